@@ -1,0 +1,71 @@
+# cqrsd - see README.md. `make` builds build/cqrsd; `make run` and `make test`
+# install what is missing first (scripts/deps.sh), so they work on a fresh
+# Debian 12 machine.
+
+CC       ?= cc
+PKGS     := libmariadb libmicrohttpd jansson
+WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+# pkg-config runs when a recipe needs it, after `deps` had its chance
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
+CFLAGS   ?= -O2 -g
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRC      := $(wildcard src/*.c)
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+GEN      := build/gen/sql_files.c
+HDRS     := $(wildcard include/*.h)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+.PHONY: all asan unit integration test run bench clean fmt deps sqlcheck
+
+all: build/cqrsd
+
+$(GEN): scripts/embed-sql.sh $(wildcard sql/*.sql)
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@.tmp && mv $@.tmp $@
+
+build/cqrsd: $(SRC) $(GEN) $(HDRS)
+	@mkdir -p build
+	$(CC) $(WARN) $(CFLAGS) -Iinclude $(PKG_CFLAGS) -o $@ $(SRC) $(GEN) $(PKG_LIBS)
+
+asan: build/asan/cqrsd
+
+build/asan/cqrsd: $(SRC) $(GEN) $(HDRS)
+	@mkdir -p build/asan
+	$(CC) $(WARN) $(ASAN_FLAGS) -Iinclude $(PKG_CFLAGS) -o $@ $(SRC) $(GEN) $(PKG_LIBS)
+
+build/unit_tests: $(UNIT_SRC) $(LIB_SRC) $(GEN) $(HDRS)
+	@mkdir -p build
+	$(CC) $(WARN) $(ASAN_FLAGS) -Iinclude $(PKG_CFLAGS) $(shell pkg-config --cflags check) \
+	    -o $@ $(UNIT_SRC) $(LIB_SRC) $(GEN) $(PKG_LIBS) $(shell pkg-config --libs check)
+
+# Check unit tests; prints "unit: N passed, M failed" for tests/run.sh
+unit: build/unit_tests
+	./build/unit_tests
+
+integration: build/asan/cqrsd
+	sh tests/run.sh --integration-only
+
+deps:
+	sh scripts/deps.sh
+
+sqlcheck:
+	sh tests/sqlcheck/run.sh $(sort $(wildcard sql/*.sql))
+
+# everything, from nothing: packages, builds, a private MariaDB, all tests
+test:
+	sh scripts/deps.sh
+	$(MAKE) all asan build/unit_tests
+	sh tests/run.sh
+
+run:
+	sh scripts/deps.sh
+	$(MAKE) all
+	bash scripts/run.sh
+
+clean:
+	rm -rf build
+
+fmt:
+	clang-format -i src/*.c include/*.h tests/unit/*.c

@@ -1,0 +1,55 @@
+/* catalog.h - every SQL statement the daemon prepares, by name */
+#ifndef CQRSD_CATALOG_H
+#define CQRSD_CATALOG_H
+
+enum { DB_WRITE = 0, DB_READ = 1 };
+
+enum q {
+    /* write side (writer account) */
+    Q_CATEGORY_UPSERT,
+    Q_CATEGORY_NAME,
+    Q_PRODUCT_INSERT,
+    Q_PRODUCT_LOCK,
+    Q_PRODUCT_UPDATE,
+    Q_PRODUCT_PRICE,
+    Q_PRODUCT_RESTOCK,
+    Q_PRODUCT_DELETE,
+    Q_PRODUCT_STOCK_MOVE,
+    Q_CUSTOMER_INSERT,
+    Q_CUSTOMER_GET,
+    Q_ORDER_INSERT,
+    Q_ORDER_LINE_INSERT,
+    Q_ORDER_LOCK,
+    Q_ORDER_LINES,
+    Q_ORDER_TRANSITION,
+    Q_EVENT_HEAD,
+    Q_EVENT_INSERT,
+    Q_IDEM_CLAIM,
+    Q_IDEM_GET,
+    Q_IDEM_SAVE,
+    Q_IDEM_PURGE,
+    /* read side (reader account) */
+    Q_PRODUCT_DOC,
+    Q_PRODUCTS_BY_ID,
+    Q_PRODUCTS_BY_PRICE,
+    Q_PRODUCTS_BY_SOLD,
+    Q_PRODUCTS_CAT_BY_ID,
+    Q_PRODUCTS_CAT_BY_PRICE,
+    Q_PRODUCTS_CAT_BY_SOLD,
+    Q_ORDER_DOC,
+    Q_CUSTOMER_DOC,
+    Q_CUSTOMER_ORDERS,
+    Q_CUSTOMER_ORDERS_STATUS,
+    Q_EVENTS_PAGE,
+    Q__COUNT
+};
+
+struct catalog_entry {
+    int side; /* DB_WRITE or DB_READ */
+    const char *name;
+    const char *sql;
+};
+
+extern const struct catalog_entry catalog[Q__COUNT];
+
+#endif

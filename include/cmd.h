@@ -1,0 +1,64 @@
+/* cmd.h - the command pipeline: envelope, validation, transaction, events, acknowledgement */
+#ifndef CQRSD_CMD_H
+#define CQRSD_CMD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "jv.h"
+#include "reply.h"
+
+#define CMD_MAX_EVENTS 4
+
+struct cmd_event {
+    const char *type;
+    const char *aggregate_type;
+    int64_t aggregate_id, aggregate_version;
+    json_t *data; /* owned */
+};
+
+/* One command being handled; handlers see it inside the open transaction. */
+struct cmd_ctx {
+    struct db *db;
+    const char *type;
+    char command_id[132];
+    char now[24]; /* this attempt's time, "YYYY-MM-DD HH:MM:SS.mmm" UTC */
+    const json_t *data;
+    struct cmd_event ev[CMD_MAX_EVENTS];
+    int nev;
+    int64_t position; /* the last event's position, after the append */
+};
+
+/*
+ * A command type. `check` (optional) runs after the spec's checks and may add
+ * errors of its own; `run` runs inside the transaction and either fills r with
+ * a problem (the transaction is rolled back), calls cmd_ack, or returns a
+ * negative db rc (retried, or answered 503/500).
+ */
+struct command_def {
+    const char *type;
+    const struct jv_field *spec;
+    int (*check)(const json_t *data, const struct jv_vals *v, json_t *errors);
+    int (*run)(struct cmd_ctx *cx, const struct jv_vals *v, struct reply *r);
+};
+
+extern const struct command_def product_commands[];
+extern const struct command_def customer_commands[];
+extern const struct command_def order_commands[];
+
+/* Queue an event (data stolen) to be appended with the command's changes. */
+int cmd_event(struct cmd_ctx *cx, const char *type, const char *aggregate_type,
+              int64_t aggregate_id, int64_t aggregate_version, json_t *data);
+
+/*
+ * Finish a successful command: append its events, then fill r with the
+ * acknowledgement (201 + Location for status 201). Returns a db rc.
+ */
+int cmd_ack(struct cmd_ctx *cx, struct reply *r, int status, const char *aggregate_type,
+            int64_t aggregate_id, int64_t version);
+
+/* The time as stored ("YYYY-MM-DD HH:MM:SS.mmm", UTC). */
+void cmd_now(char out[24]);
+
+#endif

@@ -1,0 +1,49 @@
+/* config.h - command line, environment and DSN parsing */
+#ifndef CQRSD_CONFIG_H
+#define CQRSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CQRSD_VERSION "0.1.0"
+
+/* A parsed mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH] */
+struct dsn {
+    char user[129];
+    char password[257];
+    char host[256];
+    unsigned port; /* 0: library default */
+    char database[65];
+    char socket[256];
+};
+
+enum cmd_mode { MODE_SERVE, MODE_MIGRATE, MODE_VERIFY, MODE_REBUILD, MODE_HELP, MODE_VERSION };
+
+enum log_format { LOG_TEXT, LOG_JSON };
+
+struct config {
+    enum cmd_mode mode;
+    char listen[128];
+    struct dsn write_dsn, read_dsn, admin_dsn;
+    unsigned threads;
+    size_t max_body;
+    char command_token_file[512];
+    char cors_origins[1024];
+    enum log_format log_format;
+};
+
+/*
+ * Parse argv and the environment into *cfg (defaults first, then the
+ * environment, then flags). On error writes one line to err and returns -1.
+ */
+typedef const char *(*config_getenv_fn)(const char *name);
+int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get_env, char *err,
+                 size_t errlen);
+
+/* Parse a DSN string; returns 0, or -1 with a message in err. */
+int dsn_parse(const char *s, struct dsn *out, char *err, size_t errlen);
+
+/* Print --help text to stdout. */
+void config_usage(void);
+
+#endif

@@ -1,0 +1,39 @@
+/* idem.h - Idempotency-Key: claim, replay, record */
+#ifndef CQRSD_IDEM_H
+#define CQRSD_IDEM_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "reply.h"
+#include "route.h"
+
+#define IDEM_REPLAYED 1 /* r holds the recorded answer (or 422 idempotency-key-reused) */
+#define IDEM_MAX_KEY 128
+
+struct idem {
+    const char *key; /* NULL: the command has no key */
+    char digest[65]; /* SHA-256 of the canonical envelope, hex */
+};
+
+/* Check the header; 400 invalid-parameter into r and -1 when it is bad. */
+int idem_prepare(struct idem *id, const struct request *rq, struct reply *r);
+/* Digest the envelope in canonical form (sorted keys, no white space). */
+int idem_digest(struct idem *id, const json_t *envelope);
+/*
+ * Inside the transaction, first: claim the key. 0 when it is ours (run the
+ * command), IDEM_REPLAYED when a committed twin answered (r filled), or a
+ * negative db rc.
+ */
+int idem_claim(struct idem *id, struct db *db, const char *now, struct reply *r);
+/* Record the successful answer in r under the claimed key (same transaction). */
+int idem_record(struct idem *id, struct db *db, const struct reply *r);
+void idem_release(struct idem *id);
+
+/* True when s is 1-128 visible ASCII characters. */
+bool idem_key_ok(const char *s);
+
+/* SHA-256 of <p, n> as 64 hex characters plus NUL. */
+void sha256_hex(const void *p, size_t n, char out[65]);
+
+#endif

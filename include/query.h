@@ -1,0 +1,28 @@
+/* query.h - shared pieces of the GET /queries handlers */
+#ifndef CQRSD_QUERY_H
+#define CQRSD_QUERY_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "reply.h"
+#include "route.h"
+
+/* 400 unless every argument is in allowed (NULL-ended), non-empty and given once. */
+int query_check_args(const struct request *rq, const char *const *allowed, struct reply *r);
+/* Parse an optional integer argument in [min, max] into *out (left as is when absent). */
+int query_int_arg(const struct request *rq, const char *key, int64_t min, int64_t max,
+                  int64_t *out, struct reply *r);
+/* This thread's db handle, or NULL with 500 in r. */
+struct db *query_db(struct reply *r);
+/* Run a read statement; once more after a reconnect when the server had gone. */
+int query_run(struct db *db, enum q q, const struct db_param *p, size_t np);
+/* 503 database-unavailable or 500 for a db rc. */
+void query_db_problem(struct reply *r, int rc);
+
+/* Strong ETag of a document: a quoted 64-bit FNV-1a hash. */
+void query_etag(const char *doc, size_t n, char out[24]);
+/* True when an If-None-Match header value matches etag. */
+bool query_etag_match(const char *header, const char *etag);
+
+#endif

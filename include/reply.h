@@ -1,0 +1,32 @@
+/* reply.h - what a handler fills in: status, headers, body (it never sees a socket) */
+#ifndef CQRSD_REPLY_H
+#define CQRSD_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+
+struct reply {
+    int status;                /* 0 until a handler decides */
+    const char *content_type;  /* static string */
+    struct sbuf body;          /* owned; reply_release frees it */
+    char location[96];
+    char etag[24];             /* quoted strong ETag, or empty */
+    char allow[64];            /* for 405 */
+    bool retry_after;          /* 503: add Retry-After */
+    bool www_authenticate;     /* 401 */
+    bool replayed;             /* Idempotent-Replayed: true */
+    bool close;                /* close the connection after this reply */
+    const char *route;         /* route pattern for logs/metrics (static) */
+    char command_type[32];     /* for the log line */
+    char command_id[132];
+};
+
+void reply_init(struct reply *r);
+void reply_release(struct reply *r);
+/* Set a JSON body from <s, n> (copied) with the given status. Returns 0. */
+int reply_json(struct reply *r, int status, const char *s, size_t n);
+
+#endif

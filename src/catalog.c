@@ -1,0 +1,83 @@
+/* catalog.c - the SQL of every prepared statement; parameters are always '?' */
+#include "catalog.h"
+
+#define W(id, text) [id] = {DB_WRITE, #id, text}
+#define R(id, text) [id] = {DB_READ, #id, text}
+
+#define PRODUCT_LIST_COLS "SELECT doc, product_id, price_cents, units_sold FROM product_view "
+
+const struct catalog_entry catalog[Q__COUNT] = {
+    /* categories: a new name creates the category; either way the id comes back */
+    W(Q_CATEGORY_UPSERT, "INSERT INTO categories (name, created_at) VALUES (?, ?) "
+                         "ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)"),
+    W(Q_CATEGORY_NAME, "SELECT name FROM categories WHERE id = ?"),
+    W(Q_PRODUCT_INSERT,
+      "INSERT INTO products (sku, name, description, category_id, price_cents, stock, version, "
+      "deleted_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, NULL, ?, ?)"),
+    W(Q_PRODUCT_LOCK, "SELECT version, deleted_at IS NULL, price_cents, stock, sku, name, "
+                      "description, category_id FROM products WHERE id = ? FOR UPDATE"),
+    W(Q_PRODUCT_UPDATE, "UPDATE products SET name = ?, description = ?, category_id = ?, "
+                        "version = version + 1, updated_at = ? WHERE id = ?"),
+    W(Q_PRODUCT_PRICE, "UPDATE products SET price_cents = ?, version = version + 1, "
+                       "updated_at = ? WHERE id = ?"),
+    W(Q_PRODUCT_RESTOCK, "UPDATE products SET stock = stock + ?, version = version + 1, "
+                         "updated_at = ? WHERE id = ?"),
+    W(Q_PRODUCT_DELETE, "UPDATE products SET deleted_at = ?, version = version + 1, "
+                        "updated_at = ? WHERE id = ?"),
+    /* stock moved by orders: no new version */
+    W(Q_PRODUCT_STOCK_MOVE, "UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?"),
+    W(Q_CUSTOMER_INSERT, "INSERT INTO customers (email, name, version, created_at, updated_at) "
+                         "VALUES (?, ?, 1, ?, ?)"),
+    W(Q_CUSTOMER_GET, "SELECT id FROM customers WHERE id = ?"),
+    W(Q_ORDER_INSERT, "INSERT INTO orders (customer_id, status, version, cancel_reason, "
+                      "created_at, updated_at, cancelled_at) "
+                      "VALUES (?, 'placed', 1, NULL, ?, ?, NULL)"),
+    W(Q_ORDER_LINE_INSERT,
+      "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents, sku, "
+      "name) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    W(Q_ORDER_LOCK, "SELECT status, version FROM orders WHERE id = ? FOR UPDATE"),
+    W(Q_ORDER_LINES, "SELECT product_id, quantity FROM order_lines WHERE order_id = ? "
+                     "ORDER BY product_id"),
+    W(Q_ORDER_TRANSITION, "UPDATE orders SET status = ?, version = version + 1, updated_at = ?, "
+                          "cancelled_at = ?, cancel_reason = ? WHERE id = ?"),
+    /* positions: the head row stays locked until COMMIT (see sql/001_schema.sql) */
+    W(Q_EVENT_HEAD, "UPDATE event_head SET position = LAST_INSERT_ID(position + ?) WHERE id = 1"),
+    W(Q_EVENT_INSERT, "INSERT INTO events (position, `type`, aggregate_type, aggregate_id, "
+                      "aggregate_version, data, command_id, occurred_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+    /* a key is claimed first: a racing twin waits on it, then replays the winner's answer */
+    W(Q_IDEM_CLAIM, "INSERT INTO idempotency_keys (idem_key, digest, status, location, body, "
+                    "created_at) VALUES (?, ?, 0, '', '', ?)"),
+    W(Q_IDEM_GET, "SELECT digest, status, location, body FROM idempotency_keys WHERE idem_key = ?"),
+    W(Q_IDEM_SAVE, "UPDATE idempotency_keys SET status = ?, location = ?, body = ? "
+                   "WHERE idem_key = ?"),
+    W(Q_IDEM_PURGE, "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 500"),
+
+    R(Q_PRODUCT_DOC, "SELECT doc FROM product_view WHERE product_id = ?"),
+    R(Q_PRODUCTS_BY_ID,
+      PRODUCT_LIST_COLS "WHERE product_id > ? ORDER BY product_id LIMIT ?"),
+    R(Q_PRODUCTS_BY_PRICE,
+      PRODUCT_LIST_COLS "WHERE price_cents > ? OR (price_cents = ? AND product_id > ?) "
+                        "ORDER BY price_cents, product_id LIMIT ?"),
+    R(Q_PRODUCTS_BY_SOLD,
+      PRODUCT_LIST_COLS "WHERE units_sold < ? OR (units_sold = ? AND product_id > ?) "
+                        "ORDER BY units_sold DESC, product_id LIMIT ?"),
+    R(Q_PRODUCTS_CAT_BY_ID,
+      PRODUCT_LIST_COLS "WHERE category = ? AND product_id > ? ORDER BY product_id LIMIT ?"),
+    R(Q_PRODUCTS_CAT_BY_PRICE,
+      PRODUCT_LIST_COLS "WHERE category = ? AND (price_cents > ? OR (price_cents = ? AND "
+                        "product_id > ?)) ORDER BY price_cents, product_id LIMIT ?"),
+    R(Q_PRODUCTS_CAT_BY_SOLD,
+      PRODUCT_LIST_COLS "WHERE category = ? AND (units_sold < ? OR (units_sold = ? AND "
+                        "product_id > ?)) ORDER BY units_sold DESC, product_id LIMIT ?"),
+    R(Q_ORDER_DOC, "SELECT doc FROM order_summary_view WHERE order_id = ?"),
+    R(Q_CUSTOMER_DOC, "SELECT doc FROM customer_view WHERE customer_id = ?"),
+    R(Q_CUSTOMER_ORDERS, "SELECT doc, order_id FROM order_summary_view WHERE customer_id = ? "
+                         "AND order_id < ? ORDER BY order_id DESC LIMIT ?"),
+    R(Q_CUSTOMER_ORDERS_STATUS,
+      "SELECT doc, order_id FROM order_summary_view WHERE customer_id = ? AND status = ? "
+      "AND order_id < ? ORDER BY order_id DESC LIMIT ?"),
+    R(Q_EVENTS_PAGE, "SELECT position, `type`, aggregate_type, aggregate_id, aggregate_version, "
+                     "data, command_id, CONCAT(REPLACE(CAST(occurred_at AS CHAR), ' ', 'T'), 'Z') "
+                     "FROM events WHERE position > ? ORDER BY position LIMIT ?"),
+};

@@ -1,0 +1,346 @@
+/* config.c - the flag/environment table, subcommands and DSN parsing */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*=== Option table ===*/
+
+enum opt_type { OPT_STR, OPT_DSN, OPT_UINT, OPT_SIZE, OPT_LOGFMT };
+
+struct option_def {
+    const char *flag;
+    const char *env;
+    const char *def; /* NULL: no default */
+    enum opt_type type;
+    size_t off;  /* offset of the target in struct config */
+    size_t size; /* size of the target (strings) */
+    unsigned long long min, max;
+    const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define SZ(f) sizeof(((struct config *)0)->f)
+
+static const struct option_def options[] = {
+    {"--listen", "CQRSD_LISTEN", "127.0.0.1:8080", OPT_STR, OFF(listen), SZ(listen), 0, 0,
+     "address and port to serve on"},
+    {"--write-dsn", "CQRSD_WRITE_DSN", "mysql://cqrs_writer:cqrs_writer@127.0.0.1:3306/cqrs",
+     OPT_DSN, OFF(write_dsn), 0, 0, 0, "account for commands"},
+    {"--read-dsn", "CQRSD_READ_DSN", "mysql://cqrs_reader:cqrs_reader@127.0.0.1:3306/cqrs",
+     OPT_DSN, OFF(read_dsn), 0, 0, 0, "account (or replica) for queries"},
+    {"--admin-dsn", "CQRSD_ADMIN_DSN", "mysql://root@127.0.0.1:3306/", OPT_DSN, OFF(admin_dsn),
+     0, 0, 0, "used by migrate, verify-views and rebuild-views only"},
+    {"--threads", "CQRSD_THREADS", "16", OPT_UINT, OFF(threads), 0, 1, 1024,
+     "HTTP worker threads, each with its own database connections"},
+    {"--max-body", "CQRSD_MAX_BODY", "65536", OPT_SIZE, OFF(max_body), 0, 64, 64u << 20,
+     "request body limit in bytes"},
+    {"--command-token-file", "CQRSD_COMMAND_TOKEN_FILE", NULL, OPT_STR, OFF(command_token_file),
+     SZ(command_token_file), 0, 0, "when set, commands need this bearer token"},
+    {"--cors-origins", "CQRSD_CORS_ORIGINS", "*", OPT_STR, OFF(cors_origins), SZ(cors_origins),
+     0, 0, "comma-separated allowed origins"},
+    {"--log-format", "CQRSD_LOG_FORMAT", "text", OPT_LOGFMT, OFF(log_format), 0, 0, 0,
+     "text or json, one line per request to stderr"},
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/*=== DSN ===*/
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode <s, n> into out (size cap); -1 on a bad escape, NUL or overflow. */
+static int pct_decode(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= n)
+                return -1;
+            hi = hexval((unsigned char)s[i + 1]);
+            lo = hexval((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = hi * 16 + lo;
+            if (c == 0)
+                return -1;
+            i += 2;
+        }
+        if (o + 1 >= cap)
+            return -1;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static int copy_span(const char *s, size_t n, char *out, size_t cap)
+{
+    if (n >= cap)
+        return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+#define DSN_FAIL(...)                                                                              \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return -1;                                                                                 \
+    } while (0)
+
+int dsn_parse(const char *s, struct dsn *out, char *err, size_t errlen)
+{
+    static const char scheme[] = "mysql://";
+    const char *p, *at, *slash, *hostend, *q, *end;
+
+    memset(out, 0, sizeof(*out));
+    if (strncmp(s, scheme, sizeof(scheme) - 1) != 0)
+        DSN_FAIL("dsn must start with 'mysql://'");
+    p = s + sizeof(scheme) - 1;
+    end = p + strlen(p);
+    q = strchr(p, '?');
+    if (!q)
+        q = end;
+    slash = memchr(p, '/', (size_t)(q - p));
+    if (!slash)
+        DSN_FAIL("dsn has no '/DATABASE' part");
+    /* the last '@' before the path separates the userinfo */
+    at = NULL;
+    for (const char *c = p; c < slash; c++)
+        if (*c == '@')
+            at = c;
+    if (!at)
+        DSN_FAIL("dsn has no 'USER@' part");
+    {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
+        if (ulen == 0)
+            DSN_FAIL("dsn has an empty user");
+        if (pct_decode(p, ulen, out->user, sizeof(out->user)))
+            DSN_FAIL("dsn user is badly percent-encoded or too long");
+        if (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), out->password,
+                                sizeof(out->password)))
+            DSN_FAIL("dsn password is badly percent-encoded or too long");
+    }
+    p = at + 1;
+    hostend = slash;
+    if (*p == '[') { /* [ipv6]:port */
+        const char *rb = memchr(p, ']', (size_t)(slash - p));
+        if (!rb)
+            DSN_FAIL("dsn host has an unclosed '['");
+        if (copy_span(p + 1, (size_t)(rb - p - 1), out->host, sizeof(out->host)))
+            DSN_FAIL("dsn host is too long");
+        hostend = rb + 1;
+        if (hostend != slash && *hostend != ':')
+            DSN_FAIL("dsn has junk after the host");
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(slash - p));
+        hostend = colon ? colon : slash;
+        if (copy_span(p, (size_t)(hostend - p), out->host, sizeof(out->host)))
+            DSN_FAIL("dsn host is too long");
+    }
+    if (out->host[0] == '\0')
+        DSN_FAIL("dsn has an empty host");
+    for (const char *c = out->host; *c; c++)
+        if (*c == '@' || *c == '/' || *c == '?' || *c == ' ' || *c == '%')
+            DSN_FAIL("dsn host has an invalid character");
+    if (hostend < slash && *hostend == ':') {
+        unsigned long port = 0;
+        const char *d = hostend + 1;
+        if (d == slash)
+            DSN_FAIL("dsn port is empty");
+        for (; d < slash; d++) {
+            if (*d < '0' || *d > '9')
+                DSN_FAIL("dsn port must be a number from 1 to 65535");
+            port = port * 10 + (unsigned long)(*d - '0');
+            if (port > 65535)
+                DSN_FAIL("dsn port must be a number from 1 to 65535");
+        }
+        if (port == 0)
+            DSN_FAIL("dsn port must be a number from 1 to 65535");
+        out->port = (unsigned)port;
+    }
+    if (copy_span(slash + 1, (size_t)(q - slash - 1), out->database, sizeof(out->database)))
+        DSN_FAIL("dsn database name is too long");
+    for (const char *c = out->database; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_'))
+            DSN_FAIL("dsn database name may only hold letters, digits and '_'");
+    if (q < end) {
+        const char *v = q + 1;
+        if (strncmp(v, "socket=", 7) != 0)
+            DSN_FAIL("dsn accepts only the 'socket' parameter");
+        v += 7;
+        if (*v == '\0')
+            DSN_FAIL("dsn socket path is empty");
+        if (strchr(v, '&'))
+            DSN_FAIL("dsn accepts only the 'socket' parameter");
+        if (pct_decode(v, strlen(v), out->socket, sizeof(out->socket)))
+            DSN_FAIL("dsn socket path is badly percent-encoded or too long");
+    }
+    return 0;
+}
+
+/*=== Options ===*/
+
+static int set_option(struct config *cfg, const struct option_def *o, const char *val,
+                      const char *src, char *err, size_t errlen)
+{
+    char *target = (char *)cfg + o->off;
+
+    switch (o->type) {
+    case OPT_STR:
+        if (strlen(val) >= o->size) {
+            snprintf(err, errlen, "%s: value is too long", src);
+            return -1;
+        }
+        strcpy(target, val);
+        return 0;
+    case OPT_DSN: {
+        char why[160];
+        if (dsn_parse(val, (struct dsn *)target, why, sizeof(why))) {
+            snprintf(err, errlen, "%s: %s", src, why);
+            return -1;
+        }
+        return 0;
+    }
+    case OPT_UINT:
+    case OPT_SIZE: {
+        char *endp;
+        unsigned long long v;
+        if (val[0] < '0' || val[0] > '9')
+            goto bad_number;
+        errno = 0;
+        v = strtoull(val, &endp, 10);
+        if (errno || *endp || v < o->min || v > o->max)
+            goto bad_number;
+        if (o->type == OPT_UINT)
+            *(unsigned *)target = (unsigned)v;
+        else
+            *(size_t *)target = (size_t)v;
+        return 0;
+    bad_number:
+        snprintf(err, errlen, "%s: must be a whole number from %llu to %llu", src, o->min,
+                 o->max);
+        return -1;
+    }
+    case OPT_LOGFMT:
+        if (strcmp(val, "text") == 0)
+            *(enum log_format *)target = LOG_TEXT;
+        else if (strcmp(val, "json") == 0)
+            *(enum log_format *)target = LOG_JSON;
+        else {
+            snprintf(err, errlen, "%s: must be 'text' or 'json'", src);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static const struct option_def *find_option(const char *flag, size_t n)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].flag) == n && strncmp(options[i].flag, flag, n) == 0)
+            return &options[i];
+    return NULL;
+}
+
+int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get_env, char *err,
+                 size_t errlen)
+{
+    bool have_mode = false;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->mode = MODE_SERVE;
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].def && set_option(cfg, &options[i], options[i].def, options[i].flag, err,
+                                         errlen))
+            return -1;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *v = get_env ? get_env(options[i].env) : NULL;
+        if (v && set_option(cfg, &options[i], v, options[i].env, err, errlen))
+            return -1;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cfg->mode = MODE_HELP;
+            return 0;
+        }
+        if (strcmp(a, "--version") == 0) {
+            cfg->mode = MODE_VERSION;
+            return 0;
+        }
+        if (a[0] == '-' && a[1] == '-') {
+            const char *eq = strchr(a, '=');
+            size_t n = eq ? (size_t)(eq - a) : strlen(a);
+            const struct option_def *o = find_option(a, n);
+            const char *val;
+            if (!o) {
+                snprintf(err, errlen, "unknown option '%.*s' (see --help)", (int)n, a);
+                return -1;
+            }
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else {
+                snprintf(err, errlen, "option '%s' needs a value", o->flag);
+                return -1;
+            }
+            if (set_option(cfg, o, val, o->flag, err, errlen))
+                return -1;
+            continue;
+        }
+        if (have_mode || a[0] == '-') {
+            snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
+            return -1;
+        }
+        have_mode = true;
+        if (strcmp(a, "serve") == 0)
+            cfg->mode = MODE_SERVE;
+        else if (strcmp(a, "migrate") == 0)
+            cfg->mode = MODE_MIGRATE;
+        else if (strcmp(a, "verify-views") == 0)
+            cfg->mode = MODE_VERIFY;
+        else if (strcmp(a, "rebuild-views") == 0)
+            cfg->mode = MODE_REBUILD;
+        else {
+            snprintf(err, errlen, "unknown command '%s' (see --help)", a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void config_usage(void)
+{
+    printf("usage: cqrsd [serve] [options]    serve the HTTP API (the default)\n"
+           "       cqrsd migrate [options]    create or upgrade the database, idempotently\n"
+           "       cqrsd verify-views         compare the read model with the write model\n"
+           "       cqrsd rebuild-views        recompute the read model from the write model\n"
+           "       cqrsd --help | --version\n\n"
+           "options (a flag wins over its environment variable):\n");
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        printf("  %-22s %-26s %s (default: %s)\n", options[i].flag, options[i].env,
+               options[i].help, options[i].def ? options[i].def : "none");
+    printf("\nA DSN is mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=/path/to.sock],\n"
+           "with percent-encoding in the user and password.\n");
+}

@@ -1,0 +1,563 @@
+/* db.c - per-thread connections, the prepared statement cache, transactions, reconnects */
+#include "db.h"
+
+#include <mysql.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/*=== State ===*/
+
+#define RECONNECT_EVERY_MS 200
+#define MAX_PARAMS 16
+
+struct col {
+    int64_t i;
+    char *buf;
+    unsigned long cap; /* bytes allocated; the bind gets cap - 1 */
+    unsigned long len;
+    my_bool null, err;
+    bool is_int;
+};
+
+struct stmt {
+    MYSQL_STMT *st;
+    unsigned ncols;
+    MYSQL_BIND *res;
+    struct col *cols;
+    bool pending; /* a result is stored and not yet freed */
+};
+
+struct side {
+    MYSQL *my;
+    const struct dsn *dsn;
+    int64_t next_try_ms;
+    struct stmt st[Q__COUNT];
+};
+
+struct db {
+    struct side side[2];
+};
+
+/* Set once by db_global_init before any thread starts, then only read. */
+static const struct config *g_cfg;
+static pthread_key_t g_key;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*=== Connections ===*/
+
+/* Open a connection for dsn (database: override, or the DSN's); NULL on failure. */
+static MYSQL *connect_dsn(const struct dsn *d, const char *database, bool session_setup,
+                          char *err, size_t errlen)
+{
+    MYSQL *my = mysql_init(NULL);
+    unsigned timeout = 3, rw_timeout = 30;
+    unsigned proto = MYSQL_PROTOCOL_TCP;
+
+    if (!my) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+    mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    if (d->socket[0])
+        proto = MYSQL_PROTOCOL_SOCKET;
+    mysql_options(my, MYSQL_OPT_PROTOCOL, &proto);
+    if (session_setup) {
+        mysql_options(my, MYSQL_INIT_COMMAND,
+                      "SET time_zone = '+00:00', innodb_lock_wait_timeout = 5");
+        mysql_options(my, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    }
+    if (!mysql_real_connect(my, d->host, d->user, d->password[0] ? d->password : NULL,
+                            database ? (database[0] ? database : NULL) : d->database, d->port,
+                            d->socket[0] ? d->socket : NULL, 0)) {
+        /* the error number only: server text can quote SQL */
+        snprintf(err, errlen, "cannot connect to %s as '%s' (error %u)",
+                 d->socket[0] ? d->socket : d->host, d->user, mysql_errno(my));
+        mysql_close(my);
+        return NULL;
+    }
+    return my;
+}
+
+static void stmt_close(struct stmt *s)
+{
+    if (s->st)
+        mysql_stmt_close(s->st);
+    if (s->cols)
+        for (unsigned c = 0; c < s->ncols; c++)
+            free(s->cols[c].buf);
+    free(s->cols);
+    free(s->res);
+    memset(s, 0, sizeof(*s));
+}
+
+static void side_down(struct side *sd)
+{
+    for (int q = 0; q < Q__COUNT; q++)
+        stmt_close(&sd->st[q]);
+    if (sd->my)
+        mysql_close(sd->my);
+    sd->my = NULL;
+}
+
+static int side_up(struct side *sd)
+{
+    char err[300];
+    int64_t now;
+
+    if (sd->my)
+        return 0;
+    now = now_ms();
+    if (now < sd->next_try_ms)
+        return DB_GONE;
+    sd->my = connect_dsn(sd->dsn, NULL, true, err, sizeof(err));
+    if (!sd->my) {
+        sd->next_try_ms = now + RECONNECT_EVERY_MS;
+        log_msg(LOG_LVL_WARN, "database: %s", err);
+        return DB_GONE;
+    }
+    return 0;
+}
+
+/* Sort a server error into the rc classes; 2006/2013 and friends close the side. */
+static int classify(struct side *sd, unsigned e, const char *what)
+{
+    switch (e) {
+    case 1213: /* ER_LOCK_DEADLOCK */
+    case 1205: /* ER_LOCK_WAIT_TIMEOUT */
+    case 1317: /* ER_QUERY_INTERRUPTED */
+    case 1969: /* MariaDB max_statement_time */
+    case 3024: /* MySQL max_execution_time */
+        return DB_RETRY;
+    case 1062: /* ER_DUP_ENTRY */
+        return DB_DUP;
+    case 1053: /* ER_SERVER_SHUTDOWN */
+    case 1927: /* ER_CONNECTION_KILLED */
+    case 2002:
+    case 2003:
+    case 2006: /* CR_SERVER_GONE_ERROR */
+    case 2013: /* CR_SERVER_LOST */
+    case 2055:
+    case 4031: /* MySQL: disconnected by the server */
+        side_down(sd);
+        return DB_GONE;
+    default:
+        /* errno only: server text can quote data or SQL */
+        log_msg(LOG_LVL_ERROR, "database error %u in %s", e, what);
+        return DB_ERR;
+    }
+}
+
+/*=== Global and per-thread ===*/
+
+static void db_free(void *p)
+{
+    struct db *db = p;
+
+    if (!db)
+        return;
+    side_down(&db->side[DB_WRITE]);
+    side_down(&db->side[DB_READ]);
+    free(db);
+    mysql_thread_end();
+}
+
+int db_global_init(const struct config *cfg)
+{
+    g_cfg = cfg;
+    if (mysql_library_init(0, NULL, NULL))
+        return -1;
+    if (pthread_key_create(&g_key, db_free))
+        return -1;
+    return 0;
+}
+
+void db_global_end(void)
+{
+    pthread_key_delete(g_key);
+    mysql_library_end();
+}
+
+struct db *db_thread(void)
+{
+    struct db *db = pthread_getspecific(g_key);
+
+    if (db)
+        return db;
+    mysql_thread_init();
+    db = calloc(1, sizeof(*db));
+    if (!db)
+        return NULL;
+    db->side[DB_WRITE].dsn = &g_cfg->write_dsn;
+    db->side[DB_READ].dsn = &g_cfg->read_dsn;
+    pthread_setspecific(g_key, db);
+    return db;
+}
+
+void db_thread_release(void)
+{
+    struct db *db = pthread_getspecific(g_key);
+
+    if (db) {
+        pthread_setspecific(g_key, NULL);
+        db_free(db);
+    }
+}
+
+/*=== Statements ===*/
+
+static bool is_int_type(enum enum_field_types t)
+{
+    return t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_LONG ||
+           t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONGLONG || t == MYSQL_TYPE_YEAR;
+}
+
+static void bind_col(MYSQL_BIND *b, struct col *c)
+{
+    memset(b, 0, sizeof(*b));
+    b->is_null = &c->null;
+    b->error = &c->err;
+    b->length = &c->len;
+    if (c->is_int) {
+        b->buffer_type = MYSQL_TYPE_LONGLONG;
+        b->buffer = &c->i;
+    } else {
+        b->buffer_type = MYSQL_TYPE_STRING;
+        b->buffer = c->buf;
+        b->buffer_length = c->cap - 1;
+    }
+}
+
+static int stmt_prepare(struct side *sd, enum q q)
+{
+    struct stmt *s = &sd->st[q];
+    MYSQL_RES *meta;
+
+    s->st = mysql_stmt_init(sd->my);
+    if (!s->st)
+        return DB_ERR;
+    if (mysql_stmt_prepare(s->st, catalog[q].sql, strlen(catalog[q].sql))) {
+        unsigned e = mysql_stmt_errno(s->st);
+        stmt_close(s);
+        return classify(sd, e, catalog[q].name);
+    }
+    meta = mysql_stmt_result_metadata(s->st);
+    if (!meta)
+        return 0;
+    s->ncols = mysql_num_fields(meta);
+    s->res = calloc(s->ncols, sizeof(*s->res));
+    s->cols = calloc(s->ncols, sizeof(*s->cols));
+    if (!s->res || !s->cols)
+        goto out_oom;
+    for (unsigned c = 0; c < s->ncols; c++) {
+        MYSQL_FIELD *f = mysql_fetch_field_direct(meta, c);
+        s->cols[c].is_int = is_int_type(f->type);
+        if (!s->cols[c].is_int) {
+            s->cols[c].cap = 512;
+            s->cols[c].buf = malloc(s->cols[c].cap);
+            if (!s->cols[c].buf)
+                goto out_oom;
+        }
+        bind_col(&s->res[c], &s->cols[c]);
+    }
+    mysql_free_result(meta);
+    return 0;
+out_oom:
+    mysql_free_result(meta);
+    stmt_close(s);
+    return DB_ERR;
+}
+
+static void bind_params(MYSQL_BIND *b, const struct db_param *p, size_t np)
+{
+    static my_bool is_null = 1;
+
+    memset(b, 0, sizeof(*b) * np);
+    for (size_t i = 0; i < np; i++) {
+        switch (p[i].t) {
+        case DBP_I64:
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = (void *)&p[i].i;
+            break;
+        case DBP_STR:
+            b[i].buffer_type = MYSQL_TYPE_STRING;
+            b[i].buffer = (void *)p[i].s;
+            b[i].buffer_length = p[i].n;
+            break;
+        case DBP_NULL:
+            b[i].buffer_type = MYSQL_TYPE_NULL;
+            b[i].is_null = &is_null;
+            break;
+        }
+    }
+}
+
+int db_run(struct db *db, enum q q, const struct db_param *p, size_t np)
+{
+    struct side *sd = &db->side[catalog[q].side];
+    struct stmt *s = &sd->st[q];
+    MYSQL_BIND b[MAX_PARAMS];
+    int rc;
+
+    if (np > MAX_PARAMS)
+        return DB_ERR;
+    if ((rc = side_up(sd)))
+        return rc;
+    if (!s->st && (rc = stmt_prepare(sd, q)))
+        return rc;
+    if (s->pending) {
+        mysql_stmt_free_result(s->st);
+        s->pending = false;
+    }
+    bind_params(b, p, np);
+    if ((np && mysql_stmt_bind_param(s->st, b)) || mysql_stmt_execute(s->st))
+        return classify(sd, mysql_stmt_errno(s->st), catalog[q].name);
+    if (s->ncols) {
+        if (mysql_stmt_bind_result(s->st, s->res) || mysql_stmt_store_result(s->st))
+            return classify(sd, mysql_stmt_errno(s->st), catalog[q].name);
+        s->pending = true;
+    }
+    return DB_OK;
+}
+
+int db_next(struct db *db, enum q q)
+{
+    struct side *sd = &db->side[catalog[q].side];
+    struct stmt *s = &sd->st[q];
+    int r;
+
+    if (!s->pending)
+        return 0;
+    r = mysql_stmt_fetch(s->st);
+    if (r == MYSQL_NO_DATA) {
+        db_end(db, q);
+        return 0;
+    }
+    if (r == 1)
+        return classify(sd, mysql_stmt_errno(s->st), catalog[q].name);
+    if (r == MYSQL_DATA_TRUNCATED) {
+        bool rebind = false;
+        for (unsigned c = 0; c < s->ncols; c++) {
+            struct col *cl = &s->cols[c];
+            if (cl->is_int || !cl->err)
+                continue;
+            char *nb = realloc(cl->buf, cl->len + 1);
+            if (!nb)
+                return DB_ERR;
+            cl->buf = nb;
+            cl->cap = cl->len + 1;
+            bind_col(&s->res[c], cl);
+            if (mysql_stmt_fetch_column(s->st, &s->res[c], c, 0))
+                return classify(sd, mysql_stmt_errno(s->st), catalog[q].name);
+            rebind = true;
+        }
+        if (rebind && mysql_stmt_bind_result(s->st, s->res))
+            return DB_ERR;
+    }
+    for (unsigned c = 0; c < s->ncols; c++)
+        if (!s->cols[c].is_int && !s->cols[c].null)
+            s->cols[c].buf[s->cols[c].len < s->cols[c].cap ? s->cols[c].len : 0] = '\0';
+    return 1;
+}
+
+void db_end(struct db *db, enum q q)
+{
+    struct stmt *s = &db->side[catalog[q].side].st[q];
+
+    if (s->pending) {
+        mysql_stmt_free_result(s->st);
+        s->pending = false;
+    }
+}
+
+bool db_null(struct db *db, enum q q, int col)
+{
+    return db->side[catalog[q].side].st[q].cols[col].null;
+}
+
+int64_t db_i64(struct db *db, enum q q, int col)
+{
+    const struct col *c = &db->side[catalog[q].side].st[q].cols[col];
+    return c->null ? 0 : c->i;
+}
+
+const char *db_str(struct db *db, enum q q, int col, size_t *len)
+{
+    const struct col *c = &db->side[catalog[q].side].st[q].cols[col];
+
+    if (c->null || c->is_int) {
+        *len = 0;
+        return "";
+    }
+    *len = c->len;
+    return c->buf;
+}
+
+uint64_t db_affected(struct db *db, enum q q)
+{
+    return mysql_stmt_affected_rows(db->side[catalog[q].side].st[q].st);
+}
+
+uint64_t db_insert_id(struct db *db, enum q q)
+{
+    return mysql_stmt_insert_id(db->side[catalog[q].side].st[q].st);
+}
+
+int db_one_i64(struct db *db, enum q q, int64_t *out, const struct db_param *p, size_t np)
+{
+    int rc = db_run(db, q, p, np);
+
+    if (rc)
+        return rc;
+    rc = db_next(db, q);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return DB_NOTFOUND;
+    *out = db_i64(db, q, 0);
+    db_end(db, q);
+    return DB_OK;
+}
+
+/*=== Transactions ===*/
+
+static int side_query(struct side *sd, const char *sql)
+{
+    int rc;
+
+    if ((rc = side_up(sd)))
+        return rc;
+    if (mysql_real_query(sd->my, sql, strlen(sql)))
+        return classify(sd, mysql_errno(sd->my), sql);
+    return DB_OK;
+}
+
+int db_begin(struct db *db)
+{
+    return side_query(&db->side[DB_WRITE], "START TRANSACTION");
+}
+
+int db_commit(struct db *db)
+{
+    struct side *sd = &db->side[DB_WRITE];
+
+    if (!sd->my)
+        return DB_GONE;
+    if (mysql_commit(sd->my))
+        return classify(sd, mysql_errno(sd->my), "COMMIT");
+    return DB_OK;
+}
+
+void db_rollback(struct db *db)
+{
+    struct side *sd = &db->side[DB_WRITE];
+
+    if (sd->my && mysql_rollback(sd->my))
+        classify(sd, mysql_errno(sd->my), "ROLLBACK");
+}
+
+int db_ping(struct db *db, int side)
+{
+    struct side *sd = &db->side[side];
+    int rc;
+
+    if ((rc = side_up(sd)))
+        return rc;
+    if (mysql_ping(sd->my)) {
+        side_down(sd);
+        return DB_GONE;
+    }
+    return DB_OK;
+}
+
+/*=== Admin connections ===*/
+
+struct db_admin {
+    MYSQL *my;
+};
+
+struct db_admin *db_admin_open(const struct dsn *dsn, const char *database, char *err,
+                               size_t errlen)
+{
+    struct db_admin *a = calloc(1, sizeof(*a));
+
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->my = connect_dsn(dsn, database ? database : "", false, err, errlen);
+    if (!a->my) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void db_admin_close(struct db_admin *a)
+{
+    if (!a)
+        return;
+    mysql_close(a->my);
+    free(a);
+}
+
+int db_admin_exec(struct db_admin *a, const char *sql, size_t len, db_row_cb cb, void *ctx,
+                  char *err, size_t errlen)
+{
+    int rc = 0;
+
+    if (mysql_real_query(a->my, sql, len)) {
+        snprintf(err, errlen, "error %u: %s", mysql_errno(a->my), mysql_error(a->my));
+        return -1;
+    }
+    do {
+        MYSQL_RES *res = mysql_store_result(a->my);
+        if (res) {
+            unsigned n = mysql_num_fields(res);
+            MYSQL_ROW row;
+            while ((row = mysql_fetch_row(res)))
+                if (cb && rc == 0)
+                    rc = cb(ctx, n, (const char *const *)row);
+            mysql_free_result(res);
+        } else if (mysql_field_count(a->my) != 0) {
+            snprintf(err, errlen, "error %u: %s", mysql_errno(a->my), mysql_error(a->my));
+            return -1;
+        }
+    } while (mysql_next_result(a->my) == 0);
+    if (mysql_errno(a->my)) {
+        snprintf(err, errlen, "error %u: %s", mysql_errno(a->my), mysql_error(a->my));
+        return -1;
+    }
+    return rc;
+}
+
+int db_admin_quote(struct db_admin *a, const char *s, char *out, size_t cap)
+{
+    size_t n = strlen(s);
+
+    if (cap < 2 * n + 3)
+        return -1;
+    out[0] = '\'';
+    n = mysql_real_escape_string(a->my, out + 1, s, n);
+    out[n + 1] = '\'';
+    out[n + 2] = '\0';
+    return 0;
+}
+
+const char *db_client_version(void)
+{
+    return mysql_get_client_info();
+}

@@ -1,0 +1,113 @@
+/* main.c - subcommands: serve, migrate, verify-views, rebuild-views */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "admin.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+/* Allow as many open files as the hard limit permits (one per connection). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int serve(const struct config *cfg)
+{
+    sigset_t set;
+    int sig = 0;
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+
+    if (http_listen_parse(cfg->listen, &ss, &sslen)) {
+        fprintf(stderr, "cqrsd: --listen: '%s' is not HOST:PORT\n", cfg->listen);
+        return 2;
+    }
+    log_init(cfg->log_format);
+    json_object_seed(0);
+    raise_nofile();
+    if (db_global_init(cfg)) {
+        fprintf(stderr, "cqrsd: cannot initialise the MySQL client library\n");
+        return 1;
+    }
+    /* the workers inherit this mask: only the main thread takes the signals */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (http_start(cfg)) {
+        fprintf(stderr, "cqrsd: cannot listen on %s\n", cfg->listen);
+        db_global_end();
+        return 1;
+    }
+    {
+        struct db *db = db_thread();
+        bool w = db && db_ping(db, DB_WRITE) == DB_OK, r = db && db_ping(db, DB_READ) == DB_OK;
+        log_msg(LOG_LVL_INFO,
+                "cqrsd %s listening on %s with %u threads; database: write %s, read %s",
+                CQRSD_VERSION, cfg->listen, cfg->threads, w ? "reachable" : "unreachable",
+                r ? "reachable" : "unreachable");
+        db_thread_release();
+    }
+    sigwait(&set, &sig);
+    log_msg(LOG_LVL_INFO, "cqrsd: %s received, finishing requests in flight",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_stop(10000);
+    db_thread_release();
+    db_global_end();
+    log_msg(LOG_LVL_INFO, "cqrsd: stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[300];
+
+    if (config_parse(&cfg, argc, argv, env_get, err, sizeof(err))) {
+        fprintf(stderr, "cqrsd: %s\n", err);
+        return 2;
+    }
+    switch (cfg.mode) {
+    case MODE_HELP:
+        config_usage();
+        return 0;
+    case MODE_VERSION:
+        printf("cqrsd %s (libmicrohttpd %s, jansson %s, MySQL client %s)\n", CQRSD_VERSION,
+               http_library_version(), JANSSON_VERSION, db_client_version());
+        return 0;
+    case MODE_MIGRATE: {
+        int rc;
+        if (db_global_init(&cfg))
+            return 1;
+        rc = admin_migrate(&cfg);
+        db_global_end();
+        return rc;
+    }
+    case MODE_VERIFY:
+    case MODE_REBUILD:
+        fprintf(stderr, "cqrsd: %s is not in this version yet\n",
+                cfg.mode == MODE_VERIFY ? "verify-views" : "rebuild-views");
+        return 2;
+    case MODE_SERVE:
+        break;
+    }
+    return serve(&cfg);
+}

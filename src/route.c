@@ -1,0 +1,100 @@
+/* route.c - method + path table, 404/405 + Allow, path ids */
+#include "route.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+
+static const struct route routes[] = {
+    {"/healthz", M_GET, handle_healthz, NULL},
+    {"/readyz", M_GET, handle_readyz, NULL},
+    {"/commands", M_POST, NULL, handle_command},
+    {"/queries/products", M_GET, handle_products_list, NULL},
+    {"/queries/products/{id}", M_GET, handle_product_get, NULL},
+    {"/queries/orders/{id}", M_GET, handle_order_get, NULL},
+    {"/queries/customers/{id}", M_GET, handle_customer_get, NULL},
+    {"/queries/customers/{id}/orders", M_GET, handle_customer_orders, NULL},
+    {"/queries/events", M_GET, handle_events_page, NULL},
+};
+
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Match path against pattern; captures {…} segments into rq. */
+static bool match(const char *pattern, const char *path, struct request *rq)
+{
+    const char *p = pattern, *s = path;
+    int nseg = 0;
+
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *se = strchr(s, '/');
+            if (!se)
+                se = s + strlen(s);
+            if (se == s || nseg >= REQ_MAX_SEGS)
+                return false;
+            rq->seg[nseg] = s;
+            rq->seg_len[nseg] = (size_t)(se - s);
+            nseg++;
+            p = pe + 1;
+            s = se;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        p++, s++;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+enum route_result route_match(struct request *rq, const struct route **out)
+{
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        const struct route *rt = &routes[i];
+        unsigned allowed = rt->methods;
+        if (!match(rt->pattern, rq->path, rq))
+            continue;
+        *out = rt;
+        if (allowed & M_GET)
+            allowed |= M_HEAD;
+        if (rq->method == M_OPTIONS)
+            return ROUTE_OPTIONS;
+        if (!(rq->method & allowed))
+            return ROUTE_METHOD_NOT_ALLOWED;
+        return ROUTE_OK;
+    }
+    *out = NULL;
+    return ROUTE_NOT_FOUND;
+}
+
+void route_allow(const struct route *rt, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%sOPTIONS", (rt->methods & M_GET) ? "GET, HEAD, " : "",
+             (rt->methods & M_POST) ? "POST, " : "");
+}
+
+bool route_parse_id(const char *s, size_t n, int64_t *out)
+{
+    uint64_t v = 0;
+
+    if (n == 0 || n > 19 || s[0] == '0')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+const struct req_arg *request_arg(const struct request *rq, const char *key)
+{
+    for (int i = 0; i < rq->nargs; i++)
+        if (strcmp(rq->args[i].key, key) == 0)
+            return &rq->args[i];
+    return NULL;
+}
