@@ -1,0 +1,113 @@
+# lib.sh - sourced by every tests/integration/NN_*.sh.
+# The driver (tests/run.sh) exports: BASE (the shared daemon), T_CASE (this
+# script's own scratch directory), DB_PORT, DB_DIR, CQRSD_BIN (sanitizer
+# build), CQRSD_RELEASE_BIN, and the CQRSD_*_DSN variables.
+pass=0
+fail=0
+: "${T_CASE:=$(mktemp -d)}"
+H="$T_CASE/headers"
+B="$T_CASE/body"
+
+check() { # check NAME WANT GOT
+    if [ "$2" = "$3" ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL $1: want '$2' got '$3'"
+    fi
+}
+
+check_match() { # check_match NAME REGEX GOT
+    if echo "$3" | grep -qE -- "$2"; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL $1: want /$2/ got '$3'"
+    fi
+}
+
+# post PATH JSON [curl args...]: prints the status; headers in $H, body in $B
+post() {
+    local path=$1 body=$2
+    shift 2
+    curl -s -o "$B" -D "$H" -w '%{http_code}' -H 'Content-Type: application/json' \
+        --data-binary "$body" "$@" "${URL_BASE:-$BASE}$path"
+}
+
+# cmd JSON [curl args...]: POST /commands
+cmd() {
+    local body=$1
+    shift
+    post /commands "$body" "$@"
+}
+
+# get PATH [curl args...]: prints the status; headers in $H, body in $B
+get() {
+    local path=$1
+    shift
+    curl -s -o "$B" -D "$H" -w '%{http_code}' "$@" "${URL_BASE:-$BASE}$path"
+}
+
+# hdr NAME: a response header's value from the last request (case-insensitive)
+hdr() {
+    grep -i "^$1:" "$H" | head -1 | sed -E 's/^[^:]+: ?//' | tr -d '\r'
+}
+
+# body: the last response body; jqb FILTER: jq over it
+body() { cat "$B"; }
+jqb() { jq -r "$1" "$B"; }
+
+# sql STATEMENT: run as root on the test server (prints tab-separated rows)
+sql() {
+    mariadb --no-defaults -uroot --socket="$DB_DIR/s.sock" -N -B cqrs -e "$1"
+}
+
+# free_port: a free loopback port
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 30000))
+        if ! (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+            echo $p
+            return
+        fi
+    done
+}
+
+# start_daemon NAME PORT [args...]: another daemon (sanitizer build) on PORT;
+# waits until /healthz answers. Its log: $T/daemon-NAME.log.
+start_daemon() {
+    local name=$1 port=$2
+    shift 2
+    "$CQRSD_BIN" --listen "127.0.0.1:$port" "$@" >>"$T/daemon-$name.log" 2>&1 &
+    echo $! >"$T/daemon-$name.pid"
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
+        sleep 0.1
+    done
+    echo "FAIL start_daemon $name: no answer on $port"
+    return 1
+}
+
+# stop_daemon NAME: SIGTERM and wait; prints the exit status
+stop_daemon() {
+    local pid
+    pid=$(cat "$T/daemon-$1.pid")
+    kill -TERM "$pid" 2>/dev/null
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    wait "$pid" 2>/dev/null
+    echo $?
+    rm -f "$T/daemon-$1.pid"
+}
+
+# db_stop / db_start: stop and start the test MariaDB (same data, same port)
+db_stop() { sh "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh" stop "$DB_DIR"; }
+db_start() { sh "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh" start "$DB_DIR" "$DB_PORT" >/dev/null; }
+
+# uniq_id: a string unique to this run (for skus and emails)
+uniq_id() { echo "$(date +%s%N | tail -c 10)$RANDOM"; }
+
+finish() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}

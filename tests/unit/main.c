@@ -1,0 +1,21 @@
+/* main.c - runs every unit suite; prints "unit: N passed, M failed" */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    int run, failed;
+
+    srunner_add_suite(sr, jv_suite());
+    srunner_add_suite(sr, misc_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    run = srunner_ntests_run(sr);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    printf("unit: %d passed, %d failed\n", run - failed, failed);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
