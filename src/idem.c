@@ -1,11 +1,14 @@
 /* idem.c - idempotency keys: the key row is claimed first in the command's transaction */
 #include "idem.h"
 
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "problem.h"
 
 /*=== SHA-256 (FIPS 180-4) ===*/
@@ -151,4 +154,81 @@ int idem_record(struct idem *id, struct db *db, const struct reply *r)
 void idem_release(struct idem *id)
 {
     (void)id;
+}
+
+/*=== Purger ===*/
+
+static struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool running, stop;
+} g_purger = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static void purge_once(struct db *db)
+{
+    struct timespec ts;
+    struct tm tm;
+    char cutoff[24];
+    uint64_t total = 0;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec -= IDEM_KEEP_HOURS * 3600;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(cutoff, sizeof(cutoff), "%Y-%m-%d %H:%M:%S", &tm);
+    for (int batch = 0; batch < 1000; batch++) {
+        uint64_t n;
+        if (db_run(db, Q_IDEM_PURGE, DB_ARGS(DB_STR(cutoff, strlen(cutoff)))))
+            break;
+        n = db_affected(db, Q_IDEM_PURGE);
+        total += n;
+        if (n < 500)
+            break;
+    }
+    if (total)
+        log_msg(LOG_LVL_INFO, "idempotency: removed %llu keys older than %d hours",
+                (unsigned long long)total, IDEM_KEEP_HOURS);
+}
+
+static void *purger_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_purger.lock);
+    while (!g_purger.stop) {
+        struct timespec until;
+        pthread_mutex_unlock(&g_purger.lock);
+        struct db *db = db_thread();
+        if (db)
+            purge_once(db); /* autocommit: each batch is its own short transaction */
+        pthread_mutex_lock(&g_purger.lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += IDEM_PURGE_EVERY_S;
+        while (!g_purger.stop &&
+               pthread_cond_timedwait(&g_purger.wake, &g_purger.lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&g_purger.lock);
+    db_thread_release();
+    return NULL;
+}
+
+int idem_purger_start(void)
+{
+    g_purger.stop = false;
+    if (pthread_create(&g_purger.thread, NULL, purger_main, NULL))
+        return -1;
+    g_purger.running = true;
+    return 0;
+}
+
+void idem_purger_stop(void)
+{
+    if (!g_purger.running)
+        return;
+    pthread_mutex_lock(&g_purger.lock);
+    g_purger.stop = true;
+    pthread_cond_signal(&g_purger.wake);
+    pthread_mutex_unlock(&g_purger.lock);
+    pthread_join(g_purger.thread, NULL);
+    g_purger.running = false;
 }

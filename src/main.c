@@ -10,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "idem.h"
 #include "log.h"
 
 static const char *env_get(const char *name)
@@ -66,10 +67,13 @@ static int serve(const struct config *cfg)
                 r ? "reachable" : "unreachable");
         db_thread_release();
     }
+    if (idem_purger_start())
+        log_msg(LOG_LVL_WARN, "cqrsd: cannot start the idempotency key purger");
     sigwait(&set, &sig);
     log_msg(LOG_LVL_INFO, "cqrsd: %s received, finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(10000);
+    idem_purger_stop();
     db_thread_release();
     db_global_end();
     log_msg(LOG_LVL_INFO, "cqrsd: stopped");

@@ -11,6 +11,15 @@ int main(void)
     int run, failed;
 
     srunner_add_suite(sr, jv_suite());
+    srunner_add_suite(sr, problem_suite());
+    srunner_add_suite(sr, route_suite());
+    srunner_add_suite(sr, cursor_suite());
+    srunner_add_suite(sr, sqlscript_suite());
+    srunner_add_suite(sr, sbuf_suite());
+    srunner_add_suite(sr, http_suite());
+    srunner_add_suite(sr, idem_suite());
+    srunner_add_suite(sr, query_suite());
+    srunner_add_suite(sr, log_suite());
     srunner_add_suite(sr, misc_suite());
     srunner_run_all(sr, CK_NORMAL);
     run = srunner_ntests_run(sr);

@@ -6,6 +6,15 @@
 
 Suite *config_suite(void);
 Suite *jv_suite(void);
+Suite *problem_suite(void);
+Suite *route_suite(void);
+Suite *cursor_suite(void);
+Suite *sqlscript_suite(void);
+Suite *sbuf_suite(void);
+Suite *http_suite(void);
+Suite *idem_suite(void);
+Suite *query_suite(void);
+Suite *log_suite(void);
 Suite *misc_suite(void);
 
 #endif
