@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "suites.h"
@@ -58,8 +59,8 @@ START_TEST(dsn_full)
 {
     struct dsn d;
     char err[160];
-    ck_assert_int_eq(dsn_parse("mysql://u%40x:p%3Aw@db.local:3307/shop?socket=/tmp/s.sock", &d,
-                               err, sizeof(err)),
+    ck_assert_int_eq(dsn_parse("mysql://u%40x:p%3Aw@db.local:3307/shop?socket=/tmp/s.sock", &d, err,
+                               sizeof(err)),
                      0);
     ck_assert_str_eq(d.user, "u@x");
     ck_assert_str_eq(d.password, "p:w");
@@ -98,9 +99,8 @@ START_TEST(dsn_percent_encoding_in_user_and_password)
 {
     struct dsn d;
     char err[160];
-    ck_assert_int_eq(dsn_parse("mysql://a%20b%2fc:%40%3a%2F%3F%23%25%c3%a9@h/db", &d, err,
-                               sizeof(err)),
-                     0);
+    ck_assert_int_eq(
+        dsn_parse("mysql://a%20b%2fc:%40%3a%2F%3F%23%25%c3%a9@h/db", &d, err, sizeof(err)), 0);
     ck_assert_str_eq(d.user, "a b/c");
     ck_assert_str_eq(d.password, "@:/?#%\xc3\xa9");
 }
@@ -128,9 +128,9 @@ START_TEST(dsn_socket_parameter)
 {
     struct dsn d;
     char err[160];
-    ck_assert_int_eq(dsn_parse("mysql://u:p@localhost/db?socket=/run/mysqld/mysqld.sock", &d,
-                               err, sizeof(err)),
-                     0);
+    ck_assert_int_eq(
+        dsn_parse("mysql://u:p@localhost/db?socket=/run/mysqld/mysqld.sock", &d, err, sizeof(err)),
+        0);
     ck_assert_str_eq(d.socket, "/run/mysqld/mysqld.sock");
     ck_assert_str_eq(d.database, "db");
     ck_assert_str_eq(d.host, "localhost");
@@ -173,10 +173,20 @@ END_TEST
 
 START_TEST(dsn_bad)
 {
-    static const char *bad[] = {"", "http://u@h/db", "mysql://h/db", "mysql://u@h", "mysql://@h/db",
-                                "mysql://u@h:0/db", "mysql://u@h:70000/db", "mysql://u@h:x/db",
-                                "mysql://u@/db", "mysql://u%4@h/db", "mysql://u@h/d-b",
-                                "mysql://u@h/db?sock=x", "mysql://u@h/db?socket=", NULL};
+    static const char *bad[] = {"",
+                                "http://u@h/db",
+                                "mysql://h/db",
+                                "mysql://u@h",
+                                "mysql://@h/db",
+                                "mysql://u@h:0/db",
+                                "mysql://u@h:70000/db",
+                                "mysql://u@h:x/db",
+                                "mysql://u@/db",
+                                "mysql://u%4@h/db",
+                                "mysql://u@h/d-b",
+                                "mysql://u@h/db?sock=x",
+                                "mysql://u@h/db?socket=",
+                                NULL};
     for (int i = 0; bad[i]; i++)
         assert_dsn_bad(bad[i]);
 }
@@ -303,17 +313,25 @@ END_TEST
 
 START_TEST(environment_applied_for_every_option)
 {
-    static const char *env[] = {
-        "CQRSD_LISTEN", "0.0.0.0:9000",
-        "CQRSD_WRITE_DSN", "mysql://w:wp@dbw:3310/wdb",
-        "CQRSD_READ_DSN", "mysql://r:rp@dbr:3311/rdb",
-        "CQRSD_ADMIN_DSN", "mysql://adm:ap@dba:3312/",
-        "CQRSD_THREADS", "4",
-        "CQRSD_MAX_BODY", "1048576",
-        "CQRSD_COMMAND_TOKEN_FILE", "/etc/cqrsd/token",
-        "CQRSD_CORS_ORIGINS", "https://a.example,https://b.example",
-        "CQRSD_LOG_FORMAT", "json",
-        NULL};
+    static const char *env[] = {"CQRSD_LISTEN",
+                                "0.0.0.0:9000",
+                                "CQRSD_WRITE_DSN",
+                                "mysql://w:wp@dbw:3310/wdb",
+                                "CQRSD_READ_DSN",
+                                "mysql://r:rp@dbr:3311/rdb",
+                                "CQRSD_ADMIN_DSN",
+                                "mysql://adm:ap@dba:3312/",
+                                "CQRSD_THREADS",
+                                "4",
+                                "CQRSD_MAX_BODY",
+                                "1048576",
+                                "CQRSD_COMMAND_TOKEN_FILE",
+                                "/etc/cqrsd/token",
+                                "CQRSD_CORS_ORIGINS",
+                                "https://a.example,https://b.example",
+                                "CQRSD_LOG_FORMAT",
+                                "json",
+                                NULL};
     struct config c;
     char err[300];
     ck_assert_int_eq(parse(&c, NULL, env, err, sizeof(err)), 0);
@@ -383,8 +401,9 @@ END_TEST
 
 START_TEST(flag_with_separate_value)
 {
-    static const char *args[] = {"--threads", "8", "--cors-origins", "https://x.example",
-                                 "--command-token-file", "/tmp/tok", NULL};
+    static const char *args[] = {
+        "--threads", "8", "--cors-origins", "https://x.example", "--command-token-file",
+        "/tmp/tok",  NULL};
     struct config c;
     char err[300];
     ck_assert_int_eq(parse(&c, args, no_env, err, sizeof(err)), 0);
@@ -396,8 +415,9 @@ END_TEST
 
 START_TEST(flag_dsns)
 {
-    static const char *args[] = {"--write-dsn", "mysql://a:b@h1:1/d1", "--read-dsn=mysql://c@h2/d2",
-                                 "--admin-dsn", "mysql://root:pw@[::1]:3306/", NULL};
+    static const char *args[] = {
+        "--write-dsn", "mysql://a:b@h1:1/d1",         "--read-dsn=mysql://c@h2/d2",
+        "--admin-dsn", "mysql://root:pw@[::1]:3306/", NULL};
     struct config c;
     char err[300];
     ck_assert_int_eq(parse(&c, args, no_env, err, sizeof(err)), 0);
@@ -414,11 +434,23 @@ END_TEST
 
 START_TEST(flag_wins_over_environment)
 {
-    static const char *env[] = {"CQRSD_THREADS", "4", "CQRSD_LISTEN", "0.0.0.0:1",
-                                "CQRSD_LOG_FORMAT", "json", "CQRSD_READ_DSN",
-                                "mysql://envuser@envhost/envdb", NULL};
-    static const char *args[] = {"--threads", "32", "--listen=127.0.0.1:2", "--log-format",
-                                 "text", "--read-dsn", "mysql://flaguser@flaghost/flagdb", NULL};
+    static const char *env[] = {"CQRSD_THREADS",
+                                "4",
+                                "CQRSD_LISTEN",
+                                "0.0.0.0:1",
+                                "CQRSD_LOG_FORMAT",
+                                "json",
+                                "CQRSD_READ_DSN",
+                                "mysql://envuser@envhost/envdb",
+                                NULL};
+    static const char *args[] = {"--threads",
+                                 "32",
+                                 "--listen=127.0.0.1:2",
+                                 "--log-format",
+                                 "text",
+                                 "--read-dsn",
+                                 "mysql://flaguser@flaghost/flagdb",
+                                 NULL};
     struct config c;
     char err[300];
     ck_assert_int_eq(parse(&c, args, env, err, sizeof(err)), 0);
@@ -580,8 +612,8 @@ END_TEST
 
 START_TEST(bad_numbers)
 {
-    static const char *bad[] = {"abc", "", "-1", "4x", "4.0", " 4", "0x10",
-                                "99999999999999999999999", "0", NULL};
+    static const char *bad[] = {
+        "abc", "", "-1", "4x", "4.0", " 4", "0x10", "99999999999999999999999", "0", NULL};
     for (int i = 0; bad[i]; i++) {
         const char *args[] = {"--threads", bad[i], NULL};
         char what[64];
@@ -641,6 +673,55 @@ START_TEST(value_too_long)
 }
 END_TEST
 
+/*=== --help ===*/
+
+START_TEST(usage_lists_every_flag_and_environment_variable)
+{
+    static const char *names[] = {"--listen",
+                                  "CQRSD_LISTEN",
+                                  "--write-dsn",
+                                  "CQRSD_WRITE_DSN",
+                                  "--read-dsn",
+                                  "CQRSD_READ_DSN",
+                                  "--admin-dsn",
+                                  "CQRSD_ADMIN_DSN",
+                                  "--threads",
+                                  "CQRSD_THREADS",
+                                  "--max-body",
+                                  "CQRSD_MAX_BODY",
+                                  "--command-token-file",
+                                  "CQRSD_COMMAND_TOKEN_FILE",
+                                  "--cors-origins",
+                                  "CQRSD_CORS_ORIGINS",
+                                  "--log-format",
+                                  "CQRSD_LOG_FORMAT",
+                                  "serve",
+                                  "migrate",
+                                  "verify-views",
+                                  "rebuild-views",
+                                  "--version",
+                                  NULL};
+    static char out[8192];
+    FILE *tmp = tmpfile();
+    int saved;
+    size_t n;
+    ck_assert_ptr_nonnull(tmp);
+    fflush(stdout);
+    saved = dup(STDOUT_FILENO);
+    dup2(fileno(tmp), STDOUT_FILENO);
+    config_usage();
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    rewind(tmp);
+    n = fread(out, 1, sizeof(out) - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+    for (int i = 0; names[i]; i++)
+        ck_assert_msg(strstr(out, names[i]) != NULL, "--help does not mention %s", names[i]);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -687,6 +768,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, help_flag);
     tcase_add_test(tc, version_flag);
     tcase_add_test(tc, help_after_subcommand);
+    tcase_add_test(tc, usage_lists_every_flag_and_environment_variable);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");

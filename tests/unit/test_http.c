@@ -6,13 +6,11 @@
 
 #include "http.h"
 #include "suites.h"
+#include "testutil.h"
 
 /*=== http_json_content_type ===*/
 
-START_TEST(json_content_type_plain)
-{
-    ck_assert(http_json_content_type("application/json"));
-}
+START_TEST(json_content_type_plain) { ck_assert(http_json_content_type("application/json")); }
 END_TEST
 
 START_TEST(json_content_type_case_insensitive)
@@ -24,18 +22,14 @@ END_TEST
 
 START_TEST(json_content_type_with_charset)
 {
-    static const char *ok[] = {"application/json; charset=utf-8",
-                               "application/json;charset=utf-8",
-                               "application/json; charset=UTF-8",
-                               "application/json; Charset=Utf-8",
-                               "APPLICATION/JSON; CHARSET=UTF-8",
-                               "application/json ; charset=utf-8",
-                               "application/json;  charset=utf-8 ",
-                               "application/json; charset=\"utf-8\"",
-                               "application/json; charset=\"UTF-8\"",
-                               NULL};
+    static const char *ok[] = {
+        "application/json; charset=utf-8",     "application/json;charset=utf-8",
+        "application/json; charset=UTF-8",     "application/json; Charset=Utf-8",
+        "APPLICATION/JSON; CHARSET=UTF-8",     "application/json ; charset=utf-8",
+        "application/json;  charset=utf-8 ",   "application/json; charset=\"utf-8\"",
+        "application/json; charset=\"UTF-8\"", NULL};
     for (int i = 0; ok[i]; i++)
-        ck_assert_msg(http_json_content_type(ok[i]), "'%s' rejected", ok[i]);
+        ck_assert_msg(http_json_content_type(ok[i]), "'%s' rejected", tu_esc(ok[i]));
 }
 END_TEST
 
@@ -63,7 +57,7 @@ START_TEST(json_content_type_rejects_others)
                                 "application/json, text/plain",
                                 NULL};
     for (int i = 0; bad[i]; i++)
-        ck_assert_msg(!http_json_content_type(bad[i]), "'%s' accepted", bad[i]);
+        ck_assert_msg(!http_json_content_type(bad[i]), "'%s' accepted", tu_esc(bad[i]));
 }
 END_TEST
 
@@ -74,10 +68,7 @@ START_TEST(json_content_type_rejects_unbalanced_quotes)
 }
 END_TEST
 
-START_TEST(json_content_type_absent)
-{
-    ck_assert(!http_json_content_type(NULL));
-}
+START_TEST(json_content_type_absent) { ck_assert(!http_json_content_type(NULL)); }
 END_TEST
 
 /*=== http_request_id_ok ===*/
@@ -104,10 +95,20 @@ END_TEST
 
 START_TEST(request_id_rejects_empty_space_control_non_ascii)
 {
-    static const char *bad[] = {"", " ", "a b", " ab", "ab ", "a\tb", "a\x01", "a\x7f",
-                                "caf\xc3\xa9", "\x80", "a\r\nX-Evil: 1", NULL};
+    static const char *bad[] = {"",
+                                " ",
+                                "a b",
+                                " ab",
+                                "ab ",
+                                "a\tb",
+                                "a\x01",
+                                "a\x7f",
+                                "caf\xc3\xa9",
+                                "\x80",
+                                "a\r\nX-Evil: 1",
+                                NULL};
     for (int i = 0; bad[i]; i++)
-        ck_assert_msg(!http_request_id_ok(bad[i]), "'%s' accepted", bad[i]);
+        ck_assert_msg(!http_request_id_ok(bad[i]), "'%s' accepted", tu_esc(bad[i]));
     ck_assert(!http_request_id_ok(NULL));
 }
 END_TEST
@@ -194,7 +195,7 @@ START_TEST(listen_malformed)
     for (int i = 0; bad[i]; i++) {
         struct sockaddr_storage ss;
         socklen_t len = 0;
-        ck_assert_msg(http_listen_parse(bad[i], &ss, &len) == -1, "'%s' accepted", bad[i]);
+        ck_assert_msg(http_listen_parse(bad[i], &ss, &len) == -1, "'%s' accepted", tu_esc(bad[i]));
     }
 }
 END_TEST

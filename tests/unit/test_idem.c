@@ -5,6 +5,7 @@
 
 #include "idem.h"
 #include "suites.h"
+#include "testutil.h"
 
 /*=== idem_key_ok ===*/
 
@@ -33,10 +34,10 @@ END_TEST
 
 START_TEST(key_invalid_rejected)
 {
-    static const char *bad[] = {"", " ", "a b", " a", "a ", "a\tb", "\x01", "a\x7f",
-                                "cl\xc3\xa9", "\xff", "a\r\nb", NULL};
+    static const char *bad[] = {"",     " ",     "a b",        " a",   "a ",     "a\tb",
+                                "\x01", "a\x7f", "cl\xc3\xa9", "\xff", "a\r\nb", NULL};
     for (int i = 0; bad[i]; i++)
-        ck_assert_msg(!idem_key_ok(bad[i]), "'%s' accepted", bad[i]);
+        ck_assert_msg(!idem_key_ok(bad[i]), "'%s' accepted", tu_esc(bad[i]));
 }
 END_TEST
 

@@ -6,28 +6,26 @@
 
 #include "jv.h"
 #include "suites.h"
+#include "testutil.h"
 
 /*=== Helpers ===*/
 
 static const struct jv_field int_spec[] = {{"n", JV_INT | JV_REQ, -5, 10, NULL}, {0}};
-static const struct jv_field int_full_spec[] = {
-    {"n", JV_INT | JV_REQ, INT64_MIN, INT64_MAX, NULL}, {0}};
+static const struct jv_field int_full_spec[] = {{"n", JV_INT | JV_REQ, INT64_MIN, INT64_MAX, NULL},
+                                                {0}};
 static const struct jv_field opt_int_spec[] = {{"n", JV_INT, 1, INT64_MAX, NULL}, {0}};
 static const struct jv_field id_spec[] = {{"id", JV_ID | JV_REQ, 0, 0, NULL}, {0}};
 static const struct jv_field str_spec[] = {{"s", JV_STR | JV_REQ, 1, 200, NULL}, {0}};
 static const struct jv_field opt_str_spec[] = {{"s", JV_STR, 0, 500, NULL}, {0}};
 static const struct jv_field ml_spec[] = {{"s", JV_STR | JV_ML, 0, 2000, NULL}, {0}};
 static const struct jv_field sku_spec[] = {{"sku", JV_STR | JV_REQ | JV_SKU, 1, 64, NULL}, {0}};
-static const struct jv_field email_spec[] = {
-    {"email", JV_STR | JV_REQ | JV_EMAIL, 3, 254, NULL}, {0}};
+static const struct jv_field email_spec[] = {{"email", JV_STR | JV_REQ | JV_EMAIL, 3, 254, NULL},
+                                             {0}};
 static const struct jv_field item_spec[] = {
-    {"product_id", JV_ID | JV_REQ, 0, 0, NULL},
-    {"quantity", JV_INT | JV_REQ, 1, 1000, NULL},
-    {0}};
-static const struct jv_field order_spec[] = {
-    {"customer_id", JV_ID | JV_REQ, 0, 0, NULL},
-    {"items", JV_ARRAY | JV_REQ, 1, 100, item_spec},
-    {0}};
+    {"product_id", JV_ID | JV_REQ, 0, 0, NULL}, {"quantity", JV_INT | JV_REQ, 1, 1000, NULL}, {0}};
+static const struct jv_field order_spec[] = {{"customer_id", JV_ID | JV_REQ, 0, 0, NULL},
+                                             {"items", JV_ARRAY | JV_REQ, 1, 100, item_spec},
+                                             {0}};
 static const struct jv_field product_spec[] = {
     {"sku", JV_STR | JV_REQ | JV_SKU, 1, 64, NULL},
     {"name", JV_STR | JV_REQ, 1, 200, NULL},
@@ -78,7 +76,8 @@ static int errors_on(const char *field)
     size_t i;
     json_t *e;
 
-    json_array_foreach(g_errors, i, e) {
+    json_array_foreach(g_errors, i, e)
+    {
         const char *f = json_string_value(json_object_get(e, "field"));
         const char *m = json_string_value(json_object_get(e, "message"));
         ck_assert_msg(f && m && m[0], "error %zu is not {field, message}", i);
@@ -195,10 +194,7 @@ START_TEST(int_optional_null_rejected)
 }
 END_TEST
 
-START_TEST(required_absent_reported)
-{
-    assert_bad(run("{}", int_spec), "data.n", "missing n");
-}
+START_TEST(required_absent_reported) { assert_bad(run("{}", int_spec), "data.n", "missing n"); }
 END_TEST
 
 /*=== JV_ID ===*/
@@ -354,7 +350,7 @@ END_TEST
 START_TEST(str_del_and_c1_controls_rejected)
 {
     static const char *vals[] = {"\"a\\u007fb\"", "\"a\\u0080b\"", "\"a\\u0085b\"",
-                                 "\"a\\u009fb\"", "\"\\u009f\"", NULL};
+                                 "\"a\\u009fb\"", "\"\\u009f\"",   NULL};
     for (int i = 0; vals[i]; i++) {
         assert_bad(run1("s", vals[i], str_spec), "data.s", vals[i]);
         assert_bad(run1("s", vals[i], ml_spec), "data.s", vals[i]);
@@ -366,7 +362,7 @@ START_TEST(str_near_controls_accepted)
 {
     /* U+00A0, U+00FF, U+0100, U+2028 are not control characters by API.md's definition */
     static const char *vals[] = {"\"a\\u00a0b\"", "\"a\\u00ffb\"", "\"a\\u0100b\"",
-                                 "\"a\\u2028b\"", "\"~\"", NULL};
+                                 "\"a\\u2028b\"", "\"~\"",         NULL};
     for (int i = 0; vals[i]; i++)
         assert_ok(run1("s", vals[i], str_spec), vals[i]);
 }
@@ -381,8 +377,13 @@ END_TEST
 
 START_TEST(ml_still_rejects_other_c0)
 {
-    static const char *vals[] = {"\"a\\u000bb\"", "\"a\\u000cb\"", "\"a\\u0001b\"",
-                                 "\"a\\u001bb\"", "\"a\\u001fb\"", "\"a\\bb\"", NULL};
+    static const char *vals[] = {"\"a\\u000bb\"",
+                                 "\"a\\u000cb\"",
+                                 "\"a\\u0001b\"",
+                                 "\"a\\u001bb\"",
+                                 "\"a\\u001fb\"",
+                                 "\"a\\bb\"",
+                                 NULL};
     for (int i = 0; vals[i]; i++)
         assert_bad(run1("s", vals[i], ml_spec), "data.s", vals[i]);
 }
@@ -407,8 +408,9 @@ END_TEST
 
 START_TEST(sku_other_chars_rejected)
 {
-    static const char *vals[] = {"\"a b\"", "\"a/b\"", "\"a+b\"", "\"\\u00e9\"", "\"a:b\"",
-                                 "\"a,b\"", "\"a#b\"", "\"a%b\"", "\"\"", "\"a@b\"", NULL};
+    static const char *vals[] = {"\"a b\"", "\"a/b\"", "\"a+b\"", "\"\\u00e9\"",
+                                 "\"a:b\"", "\"a,b\"", "\"a#b\"", "\"a%b\"",
+                                 "\"\"",    "\"a@b\"", NULL};
     for (int i = 0; vals[i]; i++)
         assert_bad(run1("sku", vals[i], sku_spec), "data.sku", vals[i]);
 }
@@ -428,9 +430,9 @@ END_TEST
 
 START_TEST(email_valid_accepted)
 {
-    static const char *vals[] = {"\"ada@example.com\"", "\"A.B+c@sub.example.co.uk\"",
-                                 "\"a@b.c\"", "\" ada@example.com \"",
-                                 "\"j\\u00f6rg@b\\u00fccher.de\"", NULL};
+    static const char *vals[] = {
+        "\"ada@example.com\"",   "\"A.B+c@sub.example.co.uk\"",    "\"a@b.c\"",
+        "\" ada@example.com \"", "\"j\\u00f6rg@b\\u00fccher.de\"", NULL};
     for (int i = 0; vals[i]; i++)
         assert_ok(run1("email", vals[i], email_spec), vals[i]);
 }
@@ -438,12 +440,11 @@ END_TEST
 
 START_TEST(email_invalid_rejected)
 {
-    static const char *vals[] = {"\"ada\"",           "\"ada@\"",          "\"@example.com\"",
-                                 "\"ada@example\"",   "\"ada@.com\"",      "\"ada@com.\"",
-                                 "\"a@b@c.com\"",     "\"a b@c.com\"",     "\"ab@c .com\"",
-                                 "\"a\\tb@c.com\"",   "\"a@b.c\\u007f\"",  "\"a\\u0085b@c.com\"",
-                                 "\"\"",              "\"@\"",             "\"a@.\"",
-                                 NULL};
+    static const char *vals[] = {
+        "\"ada\"",       "\"ada@\"",        "\"@example.com\"", "\"ada@example\"",
+        "\"ada@.com\"",  "\"ada@com.\"",    "\"a@b@c.com\"",    "\"a b@c.com\"",
+        "\"ab@c .com\"", "\"a\\tb@c.com\"", "\"a@b.c\\u007f\"", "\"a\\u0085b@c.com\"",
+        "\"\"",          "\"@\"",           "\"a@.\"",          NULL};
     for (int i = 0; vals[i]; i++)
         assert_bad(run1("email", vals[i], email_spec), "data.email", vals[i]);
 }
@@ -689,8 +690,8 @@ static void trim_eq(const char *in, const char *want)
     const char *s = in;
     size_t n = strlen(in);
     jv_trim(&s, &n);
-    ck_assert_msg(n == strlen(want) && memcmp(s, want, n) == 0, "trim('%s') = '%.*s'", in, (int)n,
-                  s);
+    ck_assert_msg(n == strlen(want) && memcmp(s, want, n) == 0,
+                  "trim('%s') gave %zu bytes at offset %td", tu_esc(in), n, s - in);
 }
 
 START_TEST(trim_ascii_white_space)
@@ -708,8 +709,11 @@ END_TEST
 START_TEST(trim_leaves_other_space)
 {
     trim_eq("\vabc\f", "\vabc\f");
-    trim_eq("\xc2\xa0" "abc", "\xc2\xa0" "abc"); /* U+00A0 */
-    trim_eq("\xe3\x80\x80x", "\xe3\x80\x80x");   /* U+3000 */
+    trim_eq("\xc2\xa0"
+            "abc",
+            "\xc2\xa0"
+            "abc");                            /* U+00A0 */
+    trim_eq("\xe3\x80\x80x", "\xe3\x80\x80x"); /* U+3000 */
 }
 END_TEST
 
@@ -768,10 +772,7 @@ START_TEST(has_control_del_and_c1)
 }
 END_TEST
 
-START_TEST(has_control_uses_length)
-{
-    ck_assert(!jv_has_control("ab\x01", 2, false));
-}
+START_TEST(has_control_uses_length) { ck_assert(!jv_has_control("ab\x01", 2, false)); }
 END_TEST
 
 Suite *jv_suite(void)

@@ -7,6 +7,7 @@
 #include "problem.h"
 #include "reply.h"
 #include "suites.h"
+#include "testutil.h"
 
 /*=== Helpers ===*/
 
@@ -59,8 +60,7 @@ static json_t *body(void)
     json_decref(g_body);
     ck_assert_msg(g_r.body.buf != NULL, "no body");
     g_body = json_loadb(g_r.body.buf, g_r.body.len, JSON_REJECT_DUPLICATES, &jerr);
-    ck_assert_msg(g_body != NULL, "body is not JSON (%s): %.*s", jerr.text, (int)g_r.body.len,
-                  g_r.body.buf);
+    ck_assert_msg(g_body != NULL, "body is not JSON (%s): %s", jerr.text, tu_esc(g_r.body.buf));
     ck_assert(json_is_object(g_body));
     return g_body;
 }
@@ -73,8 +73,8 @@ static void assert_problem_shape(enum problem_type t)
     ck_assert_str_eq(json_string_value(json_object_get(b, "title")), problem_title(t));
     ck_assert(json_is_integer(json_object_get(b, "status")));
     ck_assert_int_eq(json_integer_value(json_object_get(b, "status")), problem_status(t));
-    ck_assert_msg(json_is_string(json_object_get(b, "detail")), "no string detail in %.*s",
-                  (int)g_r.body.len, g_r.body.buf);
+    ck_assert_msg(json_is_string(json_object_get(b, "detail")), "no string detail in %s",
+                  tu_esc(g_r.body.buf));
 }
 
 /*=== The table ===*/

@@ -4,6 +4,7 @@
 
 #include "route.h"
 #include "suites.h"
+#include "testutil.h"
 
 /*=== Helpers ===*/
 
@@ -64,8 +65,7 @@ START_TEST(get_routes_of_api_md)
     assert_route(M_GET, "/queries/products/42", ROUTE_OK, "/queries/products/{id}");
     assert_route(M_GET, "/queries/orders/7", ROUTE_OK, "/queries/orders/{id}");
     assert_route(M_GET, "/queries/customers/3", ROUTE_OK, "/queries/customers/{id}");
-    assert_route(M_GET, "/queries/customers/3/orders", ROUTE_OK,
-                 "/queries/customers/{id}/orders");
+    assert_route(M_GET, "/queries/customers/3/orders", ROUTE_OK, "/queries/customers/{id}/orders");
     assert_route(M_GET, "/queries/events", ROUTE_OK, "/queries/events");
 }
 END_TEST
@@ -86,10 +86,15 @@ END_TEST
 
 START_TEST(head_allowed_where_get_is)
 {
-    static const char *paths[] = {"/healthz", "/readyz", "/queries/products",
-                                  "/queries/products/1", "/queries/orders/1",
-                                  "/queries/customers/1", "/queries/customers/1/orders",
-                                  "/queries/events", NULL};
+    static const char *paths[] = {"/healthz",
+                                  "/readyz",
+                                  "/queries/products",
+                                  "/queries/products/1",
+                                  "/queries/orders/1",
+                                  "/queries/customers/1",
+                                  "/queries/customers/1/orders",
+                                  "/queries/events",
+                                  NULL};
     for (int i = 0; paths[i]; i++)
         assert_route(M_HEAD, paths[i], ROUTE_OK, NULL);
 }
@@ -216,10 +221,13 @@ END_TEST
 START_TEST(bad_id_still_matches_route)
 {
     /* a bad path id is 400 invalid-parameter (the handler's), not 404 */
-    static const char *paths[] = {"/queries/products/abc", "/queries/products/0",
-                                  "/queries/products/007", "/queries/orders/-1",
+    static const char *paths[] = {"/queries/products/abc",
+                                  "/queries/products/0",
+                                  "/queries/products/007",
+                                  "/queries/orders/-1",
                                   "/queries/customers/1.5",
-                                  "/queries/customers/99999999999999999999", NULL};
+                                  "/queries/customers/99999999999999999999",
+                                  NULL};
     for (int i = 0; paths[i]; i++) {
         enum route_result r = match(M_GET, paths[i]);
         ck_assert_msg(r == ROUTE_OK, "'%s' does not reach its handler (%d)", paths[i], r);
@@ -232,23 +240,16 @@ END_TEST
 
 START_TEST(bad_id_before_orders_still_matches)
 {
-    assert_route(M_GET, "/queries/customers/x1/orders", ROUTE_OK,
-                 "/queries/customers/{id}/orders");
+    assert_route(M_GET, "/queries/customers/x1/orders", ROUTE_OK, "/queries/customers/{id}/orders");
     ck_assert_uint_eq(g_rq.seg_len[0], 2);
 }
 END_TEST
 
 /* Routes API.md names besides the ones above. */
-START_TEST(route_metrics)
-{
-    assert_route(M_GET, "/metrics", ROUTE_OK, NULL);
-}
+START_TEST(route_metrics) { assert_route(M_GET, "/metrics", ROUTE_OK, NULL); }
 END_TEST
 
-START_TEST(route_events_stream)
-{
-    assert_route(M_GET, "/queries/events/stream", ROUTE_OK, NULL);
-}
+START_TEST(route_events_stream) { assert_route(M_GET, "/queries/events/stream", ROUTE_OK, NULL); }
 END_TEST
 
 START_TEST(route_command_status)
@@ -257,18 +258,12 @@ START_TEST(route_command_status)
 }
 END_TEST
 
-START_TEST(route_commands_list)
-{
-    assert_route(M_GET, "/commands", ROUTE_OK, "/commands");
-}
+START_TEST(route_commands_list) { assert_route(M_GET, "/commands", ROUTE_OK, "/commands"); }
 END_TEST
 
 /*=== route_parse_id ===*/
 
-static bool id_of(const char *s, int64_t *v)
-{
-    return route_parse_id(s, strlen(s), v);
-}
+static bool id_of(const char *s, int64_t *v) { return route_parse_id(s, strlen(s), v); }
 
 START_TEST(path_ids)
 {
@@ -295,14 +290,31 @@ END_TEST
 
 START_TEST(id_invalid_values)
 {
-    static const char *bad[] = {"",   "0",   "00",  "01",   "-1",  "+1",  " 1", "1 ",  "1a",
-                                "a1", "1.0", "1e3", "0x1f", "１",  "1/2", "9223372036854775808",
-                                "9999999999999999999", "18446744073709551616",
-                                "18446744073709551617", "99999999999999999999",
-                                "000000000000000000001", NULL};
+    static const char *bad[] = {"",
+                                "0",
+                                "00",
+                                "01",
+                                "-1",
+                                "+1",
+                                " 1",
+                                "1 ",
+                                "1a",
+                                "a1",
+                                "1.0",
+                                "1e3",
+                                "0x1f",
+                                "１",
+                                "1/2",
+                                "9223372036854775808",
+                                "9999999999999999999",
+                                "18446744073709551616",
+                                "18446744073709551617",
+                                "99999999999999999999",
+                                "000000000000000000001",
+                                NULL};
     for (int i = 0; bad[i]; i++) {
         int64_t v = 12345;
-        ck_assert_msg(!id_of(bad[i], &v), "accepted '%s'", bad[i]);
+        ck_assert_msg(!id_of(bad[i], &v), "accepted '%s'", tu_esc(bad[i]));
     }
 }
 END_TEST

@@ -7,20 +7,15 @@
 
 #include "sbuf.h"
 #include "suites.h"
+#include "testutil.h"
 
 /*=== Helpers ===*/
 
 static struct sbuf g_b;
 
-static void setup(void)
-{
-    g_b = (struct sbuf)SBUF_INIT;
-}
+static void setup(void) { g_b = (struct sbuf)SBUF_INIT; }
 
-static void teardown(void)
-{
-    sbuf_release(&g_b);
-}
+static void teardown(void) { sbuf_release(&g_b); }
 
 /* <s, n> as a JSON string literal through sbuf_add_json_str. */
 static const char *json_str(const char *s, size_t n)
@@ -41,7 +36,7 @@ static void assert_roundtrip(const char *s, size_t n)
     const char *lit = json_str(s, n);
     snprintf(doc, sizeof(doc), "[%s]", lit);
     j = json_loads(doc, JSON_ALLOW_NUL, &jerr);
-    ck_assert_msg(j != NULL, "not JSON: %s (%s)", lit, jerr.text);
+    ck_assert_msg(j != NULL, "not JSON: %s (%s)", tu_esc(lit), jerr.text);
     ck_assert_uint_eq(json_string_length(json_array_get(j, 0)), n);
     ck_assert(memcmp(json_string_value(json_array_get(j, 0)), s, n) == 0);
     json_decref(j);
@@ -205,14 +200,14 @@ START_TEST(json_other_controls_as_u00xx)
     ck_assert_str_eq(json_str("\x01", 1), "\"\\u0001\"");
     ck_assert_str_eq(json_str("\x1f", 1), "\"\\u001f\"");
     ck_assert_str_eq(json_str("\x08\x0c", 2), "\"\\u0008\\u000c\"");
-    ck_assert_str_eq(json_str("a\x0b" "b", 3), "\"a\\u000bb\"");
+    ck_assert_str_eq(json_str("a\x0b"
+                              "b",
+                              3),
+                     "\"a\\u000bb\"");
 }
 END_TEST
 
-START_TEST(json_nul_escaped)
-{
-    ck_assert_str_eq(json_str("a\0b", 3), "\"a\\u0000b\"");
-}
+START_TEST(json_nul_escaped) { ck_assert_str_eq(json_str("a\0b", 3), "\"a\\u0000b\""); }
 END_TEST
 
 START_TEST(json_multibyte_left_as_is)

@@ -139,8 +139,7 @@ END_TEST
 
 START_TEST(backslash_escaped_quote_inside_string)
 {
-    static const char *want[] = {"SELECT 'it\\'s; fine'", "SELECT \"say \\\"hi;\\\"\"",
-                                 "SELECT 3"};
+    static const char *want[] = {"SELECT 'it\\'s; fine'", "SELECT \"say \\\"hi;\\\"\"", "SELECT 3"};
     struct got g;
     split("SELECT 'it\\'s; fine'; SELECT \"say \\\"hi;\\\"\"; SELECT 3;", &g);
     assert_stmts(&g, 3, want);
@@ -315,6 +314,18 @@ START_TEST(delimiter_word_inside_statement_is_not_a_command)
 }
 END_TEST
 
+START_TEST(delimiter_line_inside_string_or_comment_is_not_a_command)
+{
+    static const char *want[] = {"SELECT 'a\nDELIMITER $$\nb'", "SELECT 2"};
+    struct got g;
+    split("SELECT 'a\nDELIMITER $$\nb'; SELECT 2;", &g);
+    assert_stmts(&g, 2, want);
+    split("SELECT /* x\nDELIMITER $$\n*/ 1; SELECT 2;", &g);
+    ck_assert_int_eq(g.n, 2);
+    ck_assert_str_eq(g.stmt[1], "SELECT 2");
+}
+END_TEST
+
 START_TEST(delimiter_at_end_without_newline)
 {
     static const char *want[] = {"SELECT 1"};
@@ -465,6 +476,7 @@ Suite *sqlscript_suite(void)
     tcase_add_test(tc, delimiter_inside_quotes_does_not_split);
     tcase_add_test(tc, delimiter_inside_comments_does_not_split);
     tcase_add_test(tc, delimiter_word_inside_statement_is_not_a_command);
+    tcase_add_test(tc, delimiter_line_inside_string_or_comment_is_not_a_command);
     tcase_add_test(tc, delimiter_at_end_without_newline);
     tcase_add_test(tc, trailing_statement_after_delimiter_change);
     tcase_add_test(tc, crlf_line_ends);

@@ -12,14 +12,18 @@
  */
 static inline const char *tu_esc(const char *s)
 {
-    static char bufs[4][1024];
+    static char bufs[4][400];
     static int next;
     char *out = bufs[next++ & 3];
     size_t o = 0;
 
     if (!s)
         return "(null)";
-    for (; *s && o + 5 < sizeof(bufs[0]); s++) {
+    for (; *s; s++) {
+        if (o + 9 > sizeof(bufs[0])) {
+            memcpy(out + o, "...", 4);
+            return out;
+        }
         unsigned char c = (unsigned char)*s;
         if (c >= 0x20 && c < 0x7f)
             out[o++] = (char)c;
