@@ -24,6 +24,9 @@ int sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(prin
 int sbuf_add_i64(struct sbuf *b, int64_t v);
 /* Append <s, n> as a JSON string literal (with quotes), escaping as JSON requires. */
 int sbuf_add_json_str(struct sbuf *b, const char *s, size_t n);
+/* Replace every byte of s that is not part of valid UTF-8 with '?', in place. */
+void utf8_clean(char *s);
+
 /* Hand the buffer to the caller (who frees it); the sbuf is left empty. */
 char *sbuf_detach(struct sbuf *b, size_t *len);
 

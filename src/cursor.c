@@ -100,7 +100,12 @@ bool cursor_decode(const char *s, char kind, int64_t *key, int64_t *id)
         return false;
     c1 = raw + 1;
     c2 = memchr(c1 + 1, ':', (size_t)(c3 - c1 - 1));
-    if (!c2)
+    if (!c2 || !parse_i64(c1 + 1, c2, key) || !parse_i64(c2 + 1, c3, id))
         return false;
-    return parse_i64(c1 + 1, c2, key) && parse_i64(c2 + 1, c3, id);
+    /* only the exact text cursor_encode makes is a cursor (no spare bits, no case games) */
+    {
+        char again[CURSOR_MAX];
+        cursor_encode(kind, *key, *id, again);
+        return strcmp(again, s) == 0;
+    }
 }

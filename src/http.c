@@ -120,13 +120,14 @@ bool http_json_content_type(const char *ct)
     if (strncasecmp(ct, "charset=", 8) != 0)
         return false;
     ct += 8;
-    if (*ct == '"')
+    bool quoted = *ct == '"';
+    if (quoted)
         ct++;
     if (strncasecmp(ct, "utf-8", 5) != 0)
         return false;
     ct += 5;
-    if (*ct == '"')
-        ct++;
+    if (quoted && *ct++ != '"')
+        return false;
     while (*ct == ' ' || *ct == '\t')
         ct++;
     return *ct == '\0';

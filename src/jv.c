@@ -113,7 +113,7 @@ static void int_error(json_t *errors, const char *field, const struct jv_field *
 {
     char msg[96];
     int64_t min = (f->flags & JV_KIND) == JV_ID ? 1 : f->min;
-    int64_t max = (f->flags & JV_KIND) == JV_ID || f->max == 0 ? INT64_MAX : f->max;
+    int64_t max = (f->flags & JV_KIND) == JV_ID ? INT64_MAX : f->max;
 
     if (max == INT64_MAX)
         snprintf(msg, sizeof(msg), "must be an integer of at least %" PRId64, min);
@@ -195,7 +195,7 @@ int jv_check(const json_t *obj, const char *path, const struct jv_field *spec,
         case JV_ID: {
             int64_t x;
             int64_t min = kind == JV_ID ? 1 : f->min;
-            int64_t max = kind == JV_ID || f->max == 0 ? INT64_MAX : f->max;
+            int64_t max = kind == JV_ID ? INT64_MAX : f->max;
             if (!json_is_integer(m)) {
                 int_error(errors, field, f);
                 count++;

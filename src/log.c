@@ -49,6 +49,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_clean(msg);
     stamp(ts, sizeof(ts));
     if (g_fmt == LOG_JSON) {
         sbuf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_name[lvl]);
@@ -61,6 +62,16 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     sbuf_release(&b);
 }
 
+/* Append s as a JSON string, with anything that is not UTF-8 replaced. */
+static void add_clean_str(struct sbuf *b, const char *s)
+{
+    char tmp[256];
+
+    snprintf(tmp, sizeof(tmp), "%s", s ? s : "");
+    utf8_clean(tmp);
+    sbuf_add_json_str(b, tmp, strlen(tmp));
+}
+
 void log_request(const struct log_request *r)
 {
     char ts[32];
@@ -71,11 +82,16 @@ void log_request(const struct log_request *r)
     if (g_fmt == LOG_JSON) {
         sbuf_printf(&b, "{\"time\":\"%s\",\"level\":\"info\",\"request_id\":", ts);
         sbuf_add_json_str(&b, r->request_id, strlen(r->request_id));
-        sbuf_printf(&b, ",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f",
-                    r->method, r->route, r->status, r->duration_ms);
+        sbuf_adds(&b, ",\"method\":");
+        add_clean_str(&b, r->method);
+        sbuf_adds(&b, ",\"route\":");
+        add_clean_str(&b, r->route);
+        sbuf_printf(&b, ",\"status\":%d,\"duration_ms\":%.3f", r->status, r->duration_ms);
         if (has_cmd) {
-            sbuf_printf(&b, ",\"command_type\":\"%s\",\"command_id\":", r->command_type);
-            sbuf_add_json_str(&b, r->command_id, strlen(r->command_id));
+            sbuf_adds(&b, ",\"command_type\":");
+            add_clean_str(&b, r->command_type);
+            sbuf_adds(&b, ",\"command_id\":");
+            add_clean_str(&b, r->command_id);
         }
         sbuf_addch(&b, '}');
     } else {

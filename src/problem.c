@@ -54,6 +54,7 @@ static int problem_v(struct reply *r, enum problem_type t, json_t *extra, const 
     char *text;
 
     vsnprintf(detail, sizeof(detail), fmt, ap);
+    utf8_clean(detail); /* user input may be cut mid-character, or not be UTF-8 at all */
     sbuf_reset(&r->body);
     r->status = types[t].status;
     r->content_type = "application/problem+json";

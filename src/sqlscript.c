@@ -11,9 +11,37 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Emit <s, n> trimmed, if non-empty. */
+/* True when <s, n> holds nothing but blanks and comments. */
+static bool only_comments(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        if (is_space(s[i])) {
+            i++;
+        } else if (s[i] == '#' || (s[i] == '-' && i + 2 < n && s[i + 1] == '-' &&
+                                   is_space(s[i + 2]))) {
+            while (i < n && s[i] != '\n')
+                i++;
+        } else if (s[i] == '-' && i + 2 == n && s[i + 1] == '-') {
+            return true;
+        } else if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+            i += 2;
+            while (i + 1 < n && !(s[i] == '*' && s[i + 1] == '/'))
+                i++;
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Emit <s, n> trimmed, unless it is empty or only comments. */
 static int emit(const char *s, size_t n, int line, sqlscript_cb cb, void *ctx)
 {
+    if (only_comments(s, n))
+        return 0;
     while (n && is_space(*s)) {
         if (*s == '\n')
             line++;
