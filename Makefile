@@ -13,7 +13,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 
 SRC      := $(wildcard src/*.c)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
-GEN      := build/gen/sql_files.c
+GEN      := build/gen/sql_files.c build/gen/sql_recompute.c
 HDRS     := $(wildcard include/*.h)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -21,9 +21,13 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 
 all: build/cqrsd
 
-$(GEN): scripts/embed-sql.sh $(wildcard sql/*.sql)
+build/gen/sql_files.c: scripts/embed-sql.sh $(wildcard sql/*.sql)
 	@mkdir -p $(dir $@)
-	sh scripts/embed-sql.sh $(sort $(wildcard sql/*.sql)) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed-sql.sh sql_files $(sort $(wildcard sql/*.sql)) > $@.tmp && mv $@.tmp $@
+
+build/gen/sql_recompute.c: scripts/embed-sql.sh $(wildcard sql/recompute/*.sql)
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql.sh sql_recompute $(sort $(wildcard sql/recompute/*.sql)) > $@.tmp && mv $@.tmp $@
 
 build/cqrsd: $(SRC) $(GEN) $(HDRS)
 	@mkdir -p build

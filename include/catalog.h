@@ -8,6 +8,7 @@ enum q {
     /* write side (writer account) */
     Q_CATEGORY_UPSERT,
     Q_CATEGORY_NAME,
+    Q_CATEGORY_FIND,
     Q_PRODUCT_INSERT,
     Q_PRODUCT_LOCK,
     Q_PRODUCT_UPDATE,

@@ -83,6 +83,19 @@ void db_admin_close(struct db_admin *a);
 typedef int (*db_row_cb)(void *ctx, unsigned ncols, const char *const *cols);
 int db_admin_exec(struct db_admin *a, const char *sql, size_t len, db_row_cb cb, void *ctx,
                   char *err, size_t errlen);
+/* Stream the rows of one statement (mysql_use_result): next gives NULL at the end. */
+struct db_admin_rows;
+struct db_admin_rows *db_admin_stream(struct db_admin *a, const char *sql, size_t len, char *err,
+                                      size_t errlen);
+const char *const *db_admin_next(struct db_admin_rows *r, unsigned *ncols);
+/* Free the stream; -1 when the rows ended with an error (message in err). */
+int db_admin_stream_end(struct db_admin_rows *r, char *err, size_t errlen);
+/* Send a statement without waiting for its result; then db_admin_wait reads it. */
+int db_admin_send(struct db_admin *a, const char *sql, size_t len, char *err, size_t errlen);
+int db_admin_wait(struct db_admin *a, char *err, size_t errlen);
+/* The server's id of this connection (CONNECTION_ID()). */
+unsigned long db_admin_thread_id(struct db_admin *a);
+
 /* Quote s as an SQL string literal into out ('...' with escapes); -1 if too long. */
 int db_admin_quote(struct db_admin *a, const char *s, char *out, size_t cap);
 

@@ -17,7 +17,9 @@ CREATE TABLE product_view (
     name           VARCHAR(200) NOT NULL,
     description    VARCHAR(2000) NOT NULL,
     category_id    BIGINT NOT NULL,
-    category       VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL,
+    category       VARCHAR(100) NOT NULL,
+    category_key   VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin
+                   GENERATED ALWAYS AS (LOWER(category)) STORED,
     price_cents    BIGINT NOT NULL,
     stock          BIGINT NOT NULL,
     units_sold     BIGINT NOT NULL,
@@ -41,9 +43,9 @@ CREATE TABLE product_view (
         ',"created_at":"', REPLACE(CAST(created_at AS CHAR), ' ', 'T'),
         'Z","last_updated":"', REPLACE(CAST(last_updated AS CHAR), ' ', 'T'), 'Z"}')) STORED,
     PRIMARY KEY (product_id),
-    KEY product_view_category (category, product_id),
-    KEY product_view_category_price (category, price_cents, product_id),
-    KEY product_view_category_sold (category, units_sold DESC, product_id),
+    KEY product_view_category (category_key, product_id),
+    KEY product_view_category_price (category_key, price_cents, product_id),
+    KEY product_view_category_sold (category_key, units_sold DESC, product_id),
     KEY product_view_price (price_cents, product_id),
     KEY product_view_sold (units_sold DESC, product_id),
     KEY product_view_category_id (category_id)

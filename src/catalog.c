@@ -11,6 +11,7 @@ const struct catalog_entry catalog[Q__COUNT] = {
     W(Q_CATEGORY_UPSERT, "INSERT INTO categories (name, created_at) VALUES (?, ?) "
                          "ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)"),
     W(Q_CATEGORY_NAME, "SELECT name FROM categories WHERE id = ?"),
+    W(Q_CATEGORY_FIND, "SELECT id FROM categories WHERE name_key = LOWER(?)"),
     W(Q_PRODUCT_INSERT,
       "INSERT INTO products (sku, name, description, category_id, price_cents, stock, version, "
       "deleted_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, NULL, ?, ?)"),
@@ -63,12 +64,12 @@ const struct catalog_entry catalog[Q__COUNT] = {
       PRODUCT_LIST_COLS "WHERE units_sold < ? OR (units_sold = ? AND product_id > ?) "
                         "ORDER BY units_sold DESC, product_id LIMIT ?"),
     R(Q_PRODUCTS_CAT_BY_ID,
-      PRODUCT_LIST_COLS "WHERE category = ? AND product_id > ? ORDER BY product_id LIMIT ?"),
+      PRODUCT_LIST_COLS "WHERE category_key = LOWER(?) AND product_id > ? ORDER BY product_id LIMIT ?"),
     R(Q_PRODUCTS_CAT_BY_PRICE,
-      PRODUCT_LIST_COLS "WHERE category = ? AND (price_cents > ? OR (price_cents = ? AND "
+      PRODUCT_LIST_COLS "WHERE category_key = LOWER(?) AND (price_cents > ? OR (price_cents = ? AND "
                         "product_id > ?)) ORDER BY price_cents, product_id LIMIT ?"),
     R(Q_PRODUCTS_CAT_BY_SOLD,
-      PRODUCT_LIST_COLS "WHERE category = ? AND (units_sold < ? OR (units_sold = ? AND "
+      PRODUCT_LIST_COLS "WHERE category_key = LOWER(?) AND (units_sold < ? OR (units_sold = ? AND "
                         "product_id > ?)) ORDER BY units_sold DESC, product_id LIMIT ?"),
     R(Q_ORDER_DOC, "SELECT doc FROM order_summary_view WHERE order_id = ?"),
     R(Q_CUSTOMER_DOC, "SELECT doc FROM customer_view WHERE customer_id = ?"),

@@ -146,6 +146,7 @@ static int place_order(struct cmd_ctx *cx, const struct jv_vals *v, struct reply
         json_object_set_new(extra, "products", short_list);
         short_list = NULL;
         problem_ext(r, P_INSUFFICIENT_STOCK, extra, "%s", detail.buf);
+        rc = DB_OK;
         goto out;
     }
     /* decrement in id order, then the order and its lines (the triggers follow) */

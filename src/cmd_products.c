@@ -70,7 +70,10 @@ static int category_id(struct cmd_ctx *cx, const char *name, size_t n, int64_t *
     if (rc)
         return rc;
     *id = (int64_t)db_insert_id(cx->db, Q_CATEGORY_UPSERT);
-    return *id > 0 ? DB_OK : DB_ERR;
+    if (*id > 0)
+        return DB_OK;
+    /* it existed, and the server reported no id for an update that changed nothing */
+    return db_one_i64(cx->db, Q_CATEGORY_FIND, id, DB_ARGS(DB_STR(name, n)));
 }
 
 /* The category's stored name as a new JSON string (names compare case-insensitively). */

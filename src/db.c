@@ -561,3 +561,82 @@ const char *db_client_version(void)
 {
     return mysql_get_client_info();
 }
+
+struct db_admin_rows {
+    struct db_admin *a;
+    MYSQL_RES *res;
+};
+
+struct db_admin_rows *db_admin_stream(struct db_admin *a, const char *sql, size_t len, char *err,
+                                      size_t errlen)
+{
+    struct db_admin_rows *r;
+
+    if (mysql_real_query(a->my, sql, len)) {
+        snprintf(err, errlen, "error %u: %s", mysql_errno(a->my), mysql_error(a->my));
+        return NULL;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->a = a;
+    r->res = mysql_use_result(a->my);
+    if (!r->res) {
+        snprintf(err, errlen, "error %u: %s", mysql_errno(a->my), mysql_error(a->my));
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+const char *const *db_admin_next(struct db_admin_rows *r, unsigned *ncols)
+{
+    MYSQL_ROW row = mysql_fetch_row(r->res);
+
+    *ncols = mysql_num_fields(r->res);
+    return (const char *const *)row;
+}
+
+int db_admin_stream_end(struct db_admin_rows *r, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    if (!r)
+        return -1;
+    if (mysql_errno(r->a->my)) {
+        snprintf(err, errlen, "error %u: %s", mysql_errno(r->a->my), mysql_error(r->a->my));
+        rc = -1;
+    }
+    mysql_free_result(r->res);
+    free(r);
+    return rc;
+}
+
+int db_admin_send(struct db_admin *a, const char *sql, size_t len, char *err, size_t errlen)
+{
+    if (mysql_send_query(a->my, sql, len)) {
+        snprintf(err, errlen, "error %u: %s", mysql_errno(a->my), mysql_error(a->my));
+        return -1;
+    }
+    return 0;
+}
+
+int db_admin_wait(struct db_admin *a, char *err, size_t errlen)
+{
+    MYSQL_RES *res;
+
+    if (mysql_read_query_result(a->my)) {
+        snprintf(err, errlen, "error %u: %s", mysql_errno(a->my), mysql_error(a->my));
+        return -1;
+    }
+    res = mysql_store_result(a->my);
+    mysql_free_result(res);
+    return 0;
+}
+
+unsigned long db_admin_thread_id(struct db_admin *a)
+{
+    return mysql_thread_id(a->my);
+}

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "views.h"
 
 static const char *env_get(const char *name)
 {
@@ -106,10 +107,14 @@ int main(int argc, char **argv)
         return rc;
     }
     case MODE_VERIFY:
-    case MODE_REBUILD:
-        fprintf(stderr, "cqrsd: %s is not in this version yet\n",
-                cfg.mode == MODE_VERIFY ? "verify-views" : "rebuild-views");
-        return 2;
+    case MODE_REBUILD: {
+        int rc;
+        if (db_global_init(&cfg))
+            return 2;
+        rc = cfg.mode == MODE_VERIFY ? views_verify(&cfg) : views_rebuild(&cfg);
+        db_global_end();
+        return rc;
+    }
     case MODE_SERVE:
         break;
     }

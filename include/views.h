@@ -1,0 +1,12 @@
+/* views.h - verify-views and rebuild-views */
+#ifndef CQRSD_VIEWS_H
+#define CQRSD_VIEWS_H
+
+#include "config.h"
+
+/* Compare every view with its recomputation: exit status 0 equal, 1 different, 2 error. */
+int views_verify(const struct config *cfg);
+/* Recompute every view into shadow tables and swap them in: exit status. */
+int views_rebuild(const struct config *cfg);
+
+#endif

@@ -1,0 +1,420 @@
+/* views.c - verify-views and rebuild-views: the read model against the write model */
+#include "views.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "sbuf.h"
+#include "sqlscript.h"
+
+/*
+ * Each view, its key, and the rows that the events in a position range can
+ * have changed (two %" PRId64 " pairs: after, upto). Positions are integers
+ * this program formats itself; no input reaches these texts.
+ */
+struct view {
+    const char *table;
+    const char *key;
+    const char *affected; /* SQL yielding keys; %1$ after, %2$ upto */
+};
+
+static const struct view views[] = {
+    {"product_view", "product_id",
+     "SELECT aggregate_id FROM events WHERE aggregate_type = 'product' AND position > %1$" PRId64
+     " AND position <= %2$" PRId64 " UNION SELECT l.product_id FROM events e JOIN order_lines l "
+     "ON l.order_id = e.aggregate_id WHERE e.aggregate_type = 'order' AND e.position > %1$" PRId64
+     " AND e.position <= %2$" PRId64},
+    {"order_summary_view", "order_id",
+     "SELECT aggregate_id FROM events WHERE aggregate_type = 'order' AND position > %1$" PRId64
+     " AND position <= %2$" PRId64},
+    {"customer_view", "customer_id",
+     "SELECT aggregate_id FROM events WHERE aggregate_type = 'customer' AND position > %1$" PRId64
+     " AND position <= %2$" PRId64 " UNION SELECT o.customer_id FROM events e JOIN orders o "
+     "ON o.id = e.aggregate_id WHERE e.aggregate_type = 'order' AND e.position > %1$" PRId64
+     " AND e.position <= %2$" PRId64},
+};
+
+#define N_VIEWS (sizeof(views) / sizeof(views[0]))
+
+struct session {
+    struct db_admin *a;
+    char err[512];
+};
+
+static int open_session(struct session *s, const struct config *cfg)
+{
+    s->a = db_admin_open(&cfg->admin_dsn, cfg->write_dsn.database, s->err, sizeof(s->err));
+    if (!s->a) {
+        fprintf(stderr, "cqrsd: %s\n", s->err);
+        return -1;
+    }
+    /* an order has up to 100 lines; their JSON is joined with GROUP_CONCAT */
+    return db_admin_exec(s->a, "SET SESSION group_concat_max_len = 16777216, "
+                               "lock_wait_timeout = 60", 67, NULL, NULL, s->err, sizeof(s->err));
+}
+
+static int run(struct session *s, const char *sql, size_t n)
+{
+    if (db_admin_exec(s->a, sql, n, NULL, NULL, s->err, sizeof(s->err))) {
+        fprintf(stderr, "cqrsd: %s\n", s->err);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_buf(struct session *s, struct sbuf *b)
+{
+    int rc = b->oom ? -1 : run(s, b->buf, b->len);
+    sbuf_reset(b);
+    return rc;
+}
+
+static const struct sql_file *recompute_of(const char *table)
+{
+    char want[80];
+
+    snprintf(want, sizeof(want), "%s.sql", table);
+    for (const struct sql_file *f = sql_recompute; f->name; f++)
+        if (strcmp(f->name, want) == 0)
+            return f;
+    return NULL;
+}
+
+/* The recompute SELECT without its leading comment lines. */
+static void recompute_text(const struct sql_file *f, const char **s, size_t *n)
+{
+    const char *p = f->text, *end = f->text + f->len;
+
+    while (p < end && p[0] == '-' && p + 1 < end && p[1] == '-') {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    *s = p;
+    *n = (size_t)(end - p);
+    while (*n && ((*s)[*n - 1] == '\n' || (*s)[*n - 1] == ' ' || (*s)[*n - 1] == ';'))
+        (*n)--;
+}
+
+static int add_col(void *ctx, unsigned ncols, const char *const *cols)
+{
+    struct sbuf *b = ctx;
+
+    if (ncols < 1 || !cols[0])
+        return 0;
+    if (b->len)
+        sbuf_adds(b, ", ");
+    sbuf_printf(b, "`%s`", cols[0]);
+    return 0;
+}
+
+/* "c1, c2, …": the view's columns in table order, without doc. */
+static int view_columns(struct session *s, const char *table, struct sbuf *cols)
+{
+    struct sbuf q = SBUF_INIT;
+    int rc;
+
+    sbuf_printf(&q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                    "DATABASE() AND TABLE_NAME = '%s' AND COALESCE(GENERATION_EXPRESSION, '') = '' "
+                    "ORDER BY ORDINAL_POSITION", table);
+    rc = q.oom ? -1 : db_admin_exec(s->a, q.buf, q.len, add_col, cols, s->err, sizeof(s->err));
+    sbuf_release(&q);
+    if (rc || cols->len == 0) {
+        fprintf(stderr, "cqrsd: cannot read the columns of %s: %s\n", table, s->err);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_i64(void *ctx, unsigned ncols, const char *const *cols)
+{
+    if (ncols >= 1 && cols[0])
+        *(int64_t *)ctx = strtoll(cols[0], NULL, 10);
+    return 0;
+}
+
+static int event_head(struct session *s, int64_t *head)
+{
+    static const char q[] = "SELECT position FROM event_head WHERE id = 1";
+    return db_admin_exec(s->a, q, sizeof(q) - 1, read_i64, head, s->err, sizeof(s->err));
+}
+
+/*=== verify-views ===*/
+
+static void print_value(const char *v)
+{
+    if (!v)
+        fputs("NULL", stdout);
+    else
+        printf("'%.200s'", v);
+}
+
+/* Merge-compare expected (recompute) and found (view) rows, both ordered by key. */
+static int verify_view(struct session *exp, struct session *got, const struct view *v,
+                       long *rows, long *diffs)
+{
+    const struct sql_file *f = recompute_of(v->table);
+    struct sbuf cols = SBUF_INIT, q = SBUF_INIT, names = SBUF_INIT;
+    struct db_admin_rows *re = NULL, *rg = NULL;
+    const char *const *e, *const *g;
+    unsigned ne = 0, ng = 0;
+    const char *rs;
+    size_t rn;
+    int rc = -1;
+
+    if (!f || view_columns(got, v->table, &cols))
+        goto out;
+    recompute_text(f, &rs, &rn);
+    sbuf_printf(&q, "SELECT %s FROM `%s` ORDER BY `%s`", cols.buf, v->table, v->key);
+    if (q.oom || !(rg = db_admin_stream(got->a, q.buf, q.len, got->err, sizeof(got->err))) ||
+        !(re = db_admin_stream(exp->a, rs, rn, exp->err, sizeof(exp->err)))) {
+        fprintf(stderr, "cqrsd: verify %s: %s%s\n", v->table, rg ? "" : got->err,
+                rg ? exp->err : "");
+        goto out;
+    }
+    e = db_admin_next(re, &ne);
+    g = db_admin_next(rg, &ng);
+    while (e || g) {
+        int64_t ke = e ? strtoll(e[0], NULL, 10) : INT64_MAX;
+        int64_t kg = g ? strtoll(g[0], NULL, 10) : INT64_MAX;
+        (*rows)++;
+        if (ke < kg) {
+            printf("%s %" PRId64 ": row missing from the view\n", v->table, ke);
+            (*diffs)++;
+            e = db_admin_next(re, &ne);
+            continue;
+        }
+        if (kg < ke) {
+            printf("%s %" PRId64 ": row in the view that the write model does not have\n",
+                   v->table, kg);
+            (*diffs)++;
+            g = db_admin_next(rg, &ng);
+            continue;
+        }
+        for (unsigned c = 1; c < ne && c < ng; c++) {
+            bool same = (!e[c] && !g[c]) || (e[c] && g[c] && strcmp(e[c], g[c]) == 0);
+            if (same)
+                continue;
+            /* column name: the c-th of cols */
+            const char *p = cols.buf;
+            for (unsigned k = 0; k < c && p; k++) {
+                p = strchr(p, ',');
+                if (p)
+                    p += 2;
+            }
+            const char *pe = p ? strchr(p, ',') : NULL;
+            printf("%s %" PRId64 " %.*s: expected ", v->table, ke,
+                   p ? (int)(pe ? (size_t)(pe - p) : strlen(p)) : 1, p ? p : "?");
+            print_value(e[c]);
+            fputs(", found ", stdout);
+            print_value(g[c]);
+            putchar('\n');
+            (*diffs)++;
+        }
+        e = db_admin_next(re, &ne);
+        g = db_admin_next(rg, &ng);
+    }
+    rc = 0;
+out:
+    if (re && db_admin_stream_end(re, exp->err, sizeof(exp->err)))
+        rc = -1;
+    if (rg && db_admin_stream_end(rg, got->err, sizeof(got->err)))
+        rc = -1;
+    sbuf_release(&cols);
+    sbuf_release(&q);
+    sbuf_release(&names);
+    return rc;
+}
+
+int views_verify(const struct config *cfg)
+{
+    struct session exp = {0}, got = {0};
+    long total_diffs = 0;
+    int rc = 2;
+
+    if (open_session(&exp, cfg) || open_session(&got, cfg))
+        goto out;
+    for (size_t i = 0; i < N_VIEWS; i++) {
+        long rows = 0, diffs = 0;
+        if (verify_view(&exp, &got, &views[i], &rows, &diffs))
+            goto out;
+        printf("verify-views: %s: %ld rows compared, %ld difference%s\n", views[i].table, rows,
+               diffs, diffs == 1 ? "" : "s");
+        total_diffs += diffs;
+    }
+    printf("verify-views: %s\n", total_diffs ? "the read model differs from the write model"
+                                             : "the read model equals the write model");
+    rc = total_diffs ? 1 : 0;
+out:
+    db_admin_close(exp.a);
+    db_admin_close(got.a);
+    return rc;
+}
+
+/*=== rebuild-views ===*/
+
+/* Recompute, into table `into`, the rows of view v that events in (after, upto] touched. */
+static int catch_up(struct session *s, const struct view *v, const char *into, int64_t after,
+                    int64_t upto, const char *cols)
+{
+    const struct sql_file *f = recompute_of(v->table);
+    struct sbuf b = SBUF_INIT, aff = SBUF_INIT;
+    const char *rs;
+    size_t rn;
+    int rc;
+
+    if (!f)
+        return -1;
+    recompute_text(f, &rs, &rn);
+    sbuf_printf(&aff, v->affected, after, upto);
+    sbuf_printf(&b, "DELETE FROM `%s` WHERE `%s` IN (%s)", into, v->key,
+                aff.buf);
+    if ((rc = run_buf(s, &b)))
+        goto out;
+    sbuf_printf(&b, "INSERT INTO `%s` (%s) SELECT * FROM (%.*s) r WHERE r.`%s` IN (%s)", into,
+                cols, (int)rn, rs, v->key, aff.buf);
+    rc = run_buf(s, &b);
+out:
+    sbuf_release(&b);
+    sbuf_release(&aff);
+    return rc;
+}
+
+struct proc_state {
+    unsigned long id;
+    bool waiting;
+};
+
+static int check_state(void *ctx, unsigned ncols, const char *const *cols)
+{
+    struct proc_state *p = ctx;
+
+    if (ncols >= 1 && cols[0] && strstr(cols[0], "metadata lock"))
+        p->waiting = true;
+    return 0;
+}
+
+int views_rebuild(const struct config *cfg)
+{
+    struct session w = {0}, lk = {0}, mon = {0};
+    struct sbuf b = SBUF_INIT, cols[N_VIEWS];
+    int64_t from = 0, to = 0;
+    int rc = 1;
+    bool locked = false;
+
+    memset(cols, 0, sizeof(cols));
+    if (open_session(&w, cfg) || open_session(&lk, cfg) || open_session(&mon, cfg))
+        goto out;
+    /* each statement reads its own fresh snapshot and takes no row locks */
+    if (run(&w, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", 54))
+        goto out;
+    for (size_t i = 0; i < N_VIEWS; i++) {
+        const struct sql_file *f = recompute_of(views[i].table);
+        const char *rs;
+        size_t rn;
+        if (!f || view_columns(&w, views[i].table, &cols[i]))
+            goto out;
+        recompute_text(f, &rs, &rn);
+        sbuf_printf(&b, "DROP TABLE IF EXISTS `%s_new`, `%s_old`", views[i].table,
+                    views[i].table);
+        if (run_buf(&w, &b))
+            goto out;
+        sbuf_printf(&b, "CREATE TABLE `%s_new` LIKE `%s`", views[i].table, views[i].table);
+        if (run_buf(&w, &b))
+            goto out;
+    }
+    /* 1. a full recomputation; changes committed meanwhile are caught up below */
+    if (event_head(&w, &from))
+        goto out;
+    for (size_t i = 0; i < N_VIEWS; i++) {
+        const char *rs;
+        size_t rn;
+        recompute_text(recompute_of(views[i].table), &rs, &rn);
+        sbuf_printf(&b, "INSERT INTO `%s_new` (%s) %.*s", views[i].table, cols[i].buf, (int)rn,
+                    rs);
+        if (run_buf(&w, &b))
+            goto out;
+    }
+    printf("rebuild-views: recomputed every view as of event %" PRId64 "\n", from);
+    /* 2. catch up with the events committed meanwhile, while commands keep running */
+    for (int round = 0; round < 10; round++) {
+        if (event_head(&w, &to))
+            goto out;
+        if (to == from)
+            break;
+        for (size_t i = 0; i < N_VIEWS; i++) {
+            char into[80];
+            snprintf(into, sizeof(into), "%s_new", views[i].table);
+            if (catch_up(&w, &views[i], into, from, to, cols[i].buf))
+                goto out;
+        }
+        from = to;
+    }
+    /*
+     * 3. the swap. LOCK TABLES … READ waits for every transaction that wrote a
+     * view to commit and holds back new writes to them (commands wait, they
+     * do not fail). Now the events are final: catch up with the last ones.
+     * RENAME queues for the views' metadata lock; a waiting exclusive lock
+     * goes before the waiting commands, so when the read lock is released
+     * the rename runs first and the commands then write to the new tables.
+     */
+    if (run(&lk, "LOCK TABLES product_view READ, order_summary_view READ, customer_view READ",
+            75))
+        goto out;
+    locked = true;
+    if (event_head(&w, &to))
+        goto out;
+    for (size_t i = 0; i < N_VIEWS && to > from; i++) {
+        char into[80];
+        snprintf(into, sizeof(into), "%s_new", views[i].table);
+        if (catch_up(&w, &views[i], into, from, to, cols[i].buf))
+            goto out;
+    }
+    sbuf_adds(&b, "RENAME TABLE ");
+    for (size_t i = 0; i < N_VIEWS; i++)
+        sbuf_printf(&b, "%s`%s` TO `%s_old`, `%s_new` TO `%s`", i ? ", " : "", views[i].table,
+                    views[i].table, views[i].table, views[i].table);
+    if (b.oom || db_admin_send(w.a, b.buf, b.len, w.err, sizeof(w.err))) {
+        fprintf(stderr, "cqrsd: %s\n", w.err);
+        goto out;
+    }
+    sbuf_reset(&b);
+    {
+        struct proc_state ps = {db_admin_thread_id(w.a), false};
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        sbuf_printf(&b, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %lu", ps.id);
+        for (int i = 0; i < 2000 && !ps.waiting; i++) {
+            if (db_admin_exec(mon.a, b.buf, b.len, check_state, &ps, mon.err, sizeof(mon.err)))
+                break;
+            if (!ps.waiting)
+                nanosleep(&ts, NULL);
+        }
+        sbuf_reset(&b);
+    }
+    run(&lk, "UNLOCK TABLES", 13);
+    locked = false;
+    if (db_admin_wait(w.a, w.err, sizeof(w.err))) {
+        fprintf(stderr, "cqrsd: rename: %s\n", w.err);
+        goto out;
+    }
+    for (size_t i = 0; i < N_VIEWS; i++) {
+        sbuf_printf(&b, "DROP TABLE IF EXISTS `%s_old`", views[i].table);
+        if (run_buf(&w, &b))
+            goto out;
+    }
+    printf("rebuild-views: swapped in the rebuilt views (events up to %" PRId64 ")\n", to);
+    rc = 0;
+out:
+    if (locked)
+        run(&lk, "UNLOCK TABLES", 13);
+    for (size_t i = 0; i < N_VIEWS; i++)
+        sbuf_release(&cols[i]);
+    sbuf_release(&b);
+    db_admin_close(w.a);
+    db_admin_close(lk.a);
+    db_admin_close(mon.a);
+    return rc;
+}
