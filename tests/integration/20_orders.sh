@@ -120,6 +120,21 @@ st=$(cmd "$(jq -nc --arg e "$EMAIL" '{type: "RegisterCustomer", data: {email: $e
 is_problem register-dup-exact 409 duplicate "$st"
 check register-dup-unchanged "$EMAIL Ada Lovelace" "$(cget "$C1" '"\(.email) \(.name)"')"
 check register-dup-no-row 1 "$(sql "SELECT COUNT(*) FROM customers WHERE email = 'ada.$U@example.com'")"
+# case-insensitive is not accent-insensitive: these are different addresses
+# (sql/001_schema.sql: customers.email is utf8mb4_unicode_ci, which also
+# ignores accents)
+for pair in "jose.$U@example.com josé.$U@example.com" "aeb.$U@example.de äb.$U@example.de" \
+    "a.$U@example.com á.$U@example.com"; do
+    set -- $pair
+    check "email-distinct-$1" 201 "$(cmd "$(jq -nc --arg e "$1" '{type: "RegisterCustomer", data: {email: $e, name: "Plain"}}')")"
+    st=$(cmd "$(jq -nc --arg e "$2" '{type: "RegisterCustomer", data: {email: $e, name: "Accented"}}')")
+    [ "$st" = 201 ] && st="$st $(cget "$(jqb .aggregate_id)" .email)"
+    check "email-distinct-$2" "201 $2" "$st"
+done
+st=$(cmd "$(jq -nc --arg e "ÖC.$U@example.de" '{type: "RegisterCustomer", data: {email: $e, name: "Upper"}}')")
+check email-unicode-case-first 201 "$st"
+st=$(cmd "$(jq -nc --arg e "öc.$U@EXAMPLE.de" '{type: "RegisterCustomer", data: {email: $e, name: "Lower"}}')")
+is_problem email-unicode-case-dup 409 duplicate "$st"
 
 # invalid emails
 long_local=$(printf 'x%.0s' $(seq 1 243)) # 243 + "@example.com" (12) = 255 characters
@@ -257,6 +272,20 @@ check place-items-101-field data.items "$(fields)"
 st=$(cmd "{\"type\":\"PlaceOrder\",\"data\":{\"customer_id\":$C2}}")
 is_problem place-items-missing 422 validation-failed "$st"
 check place-items-missing-field data.items "$(fields)"
+st=$(cmd "{\"type\":\"PlaceOrder\",\"data\":{\"customer_id\":$C2,\"items\":{\"product_id\":$PA,\"quantity\":1}}}")
+is_problem place-items-object 422 validation-failed "$st"
+check place-items-object-field data.items "$(fields)"
+st=$(cmd "{\"type\":\"PlaceOrder\",\"data\":{\"customer_id\":$C2,\"items\":[$PA]}}")
+is_problem place-item-number 422 validation-failed "$st"
+check place-item-number-field 'data.items[0]' "$(fields)"
+st=$(cmd "{\"type\":\"PlaceOrder\",\"data\":{\"customer_id\":$C2,\"items\":[{\"quantity\":1}]}}")
+is_problem place-item-no-product 422 validation-failed "$st"
+check place-item-no-product-field 'data.items[0].product_id' "$(fields)"
+for cu in 0 '"1"' null 1.0; do
+    st=$(cmd "{\"type\":\"PlaceOrder\",\"data\":{\"customer_id\":$cu,\"items\":[{\"product_id\":$PA,\"quantity\":1}]}}")
+    is_problem "place-customer-$cu" 422 validation-failed "$st"
+    check "place-customer-$cu-field" data.customer_id "$(fields)"
+done
 st=$(cmd "{\"type\":\"PlaceOrder\",\"data\":{\"customer_id\":$C2,\"items\":[{\"product_id\":$PA,\"quantity\":1,\"price_cents\":1}]}}")
 is_problem place-item-extra 422 validation-failed "$st"
 check place-item-extra-field 'data.items[0].price_cents' "$(fields)"
@@ -305,6 +334,20 @@ check price-new-order "700 700 700 Renamed $U" \
 check price-old-order-again "500 1000" "$(oget "$O2" '"\(.items[0].unit_price_cents) \(.total_cents)"')"
 check price-product-figures '{"stock":7,"units_sold":3,"revenue_cents":1700,"order_count":2,"version":3}' "$(psales "$PF")"
 check price-customer-spent $((103697 + 1400 + 1000 + 700)) "$(cget "$C2" .spent_cents)"
+
+#=== names that JSON must escape, in the order view ===
+
+qname="$(printf '\\"%.0s' $(seq 1 99))😀ü"
+st=$(cmd "$(jq -nc --arg s "Q-$U" --arg n "$qname" --arg c "$CAT-Q" \
+    '{type: "CreateProduct", data: {sku: $s, name: $n, category: $c, price_cents: 3, stock: 3}}')")
+check escape-product "201 200" "$st $(jq -nr --arg n "$qname" '$n | length')"
+PQ=$(jqb .aggregate_id)
+CQ=$(register 'Mr "Quote" \ Back 😀' "quote.$U@example.com")
+OQ=$(place_ok "$CQ" "$PQ:1")
+check escape-order-get 200 "$(get "/queries/orders/$OQ")"
+check escape-line-name "$qname" "$(jqb '.items[0].name')"
+check escape-customer-name 'Mr "Quote" \ Back 😀' "$(jqb .customer.name)"
+check escape-customer-orders "$qname" "$(get "/queries/customers/$CQ/orders" >/dev/null && jqb '.items[0].items[0].name')"
 
 #=== the order state machine ===
 
@@ -449,6 +492,18 @@ check only-order-restored '{"order_count":0,"spent_cents":0,"last_order_at":null
 check only-order-restored-same "$c5b" "$(csales "$C5")"
 check only-order-view-status cancelled "$(oget "$O5" .status)"
 
+# an order keeps the lines of a product deleted since, and can still be cancelled
+PJ=$(create_product "J-$U" 420 5)
+OJ=$(place_ok "$C4" "$PJ:2" "$PH:1")
+check deleted-line-delete 200 "$(cmd "{\"type\":\"DeleteProduct\",\"data\":{\"product_id\":$PJ}}")"
+check deleted-line-kept "[$PJ,$PH] 2 1090" "$(oget "$OJ" '"\([.items[].product_id] | tojson) \(.item_count) \(.total_cents)"')"
+check deleted-line-pay 200 "$(order_cmd PayOrder "$OJ")"
+check deleted-line-cancel 200 "$(order_cmd CancelOrder "$OJ")"
+check deleted-line-still-gone 404 "$(get "/queries/products/$PJ")"
+check deleted-line-stock-back 5 "$(sql "SELECT stock FROM products WHERE id = $PJ")"
+check deleted-line-live-product-back "$hb" "$(psales "$PH")"
+check deleted-line-customer "$cb" "$(csales "$C4")"
+
 #=== a 100-line order ===
 
 hundred=()
@@ -538,6 +593,16 @@ for _ in $(seq 1 10); do
 done
 check list-placed-walk "$placed_ids" "$seen"
 
+# a cursor of another list, or a tampered one
+get "/queries/customers/$C6/orders?limit=2" >/dev/null
+cur=$(jqb .next_cursor)
+last=${cur: -1}
+[ "$last" = A ] && bad="${cur%?}B" || bad="${cur%?}A"
+st=$(get "/queries/customers/$C6/orders?limit=2&after=$bad")
+is_problem list-tampered-cursor 400 invalid-parameter "$st"
+get "/queries/products?limit=1" >/dev/null
+st=$(get "/queries/customers/$C6/orders?after=$(jqb .next_cursor)")
+is_problem list-products-cursor 400 invalid-parameter "$st"
 # bad parameters, limits, unknown customer
 for q in status=bogus status=PAID status= limit=0 limit=201 limit=-1 limit=abc limit= \
     limit=1.5 after=garbage foo=1; do
