@@ -388,8 +388,12 @@ static int ensure_account(struct migrate *m, const struct dsn *d, const struct g
                 "SELECT TABLE_NAME, PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES "
                 "WHERE GRANTEE = %s AND TABLE_SCHEMA = %s UNION ALL "
                 "SELECT TABLE_NAME, PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES "
-                "WHERE GRANTEE = %s AND TABLE_SCHEMA <> %s",
-                qgrantee, qgrantee, qgrantee, qdb, qgrantee, qdb);
+                "WHERE GRANTEE = %s AND TABLE_SCHEMA <> %s UNION ALL "
+                "SELECT NULL, CONCAT('COLUMN ', PRIVILEGE_TYPE) "
+                "FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = %s UNION ALL "
+                "SELECT NULL, CONCAT('ROUTINE ', Routine_name) FROM mysql.procs_priv "
+                "WHERE User = %s AND Host = '%%'",
+                qgrantee, qgrantee, qgrantee, qdb, qgrantee, qdb, qgrantee, quser);
     if (b.oom || db_admin_exec(m->a, b.buf, b.len, check_priv, &pr, m->err, sizeof(m->err))) {
         fprintf(stderr, "migrate: %s\n", m->err);
         rc = -1;

@@ -10,6 +10,7 @@
 
 #include "events.h"
 #include "handlers.h"
+#include "http.h"
 #include "idem.h"
 #include "log.h"
 #include "problem.h"
@@ -267,6 +268,8 @@ void handle_command(const struct request *rq, struct reply *r)
             goto out;
     failed:
         db_rollback(cx.db);
+        if (http_stopping()) /* shutting down: answer now rather than retry */
+            break;
         if (rc == DB_RETRY)
             continue;
         if (rc == DB_GONE && attempt == 0) /* reconnect once: nothing was committed */

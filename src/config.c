@@ -265,19 +265,12 @@ static const struct option_def *find_option(const char *flag, size_t n)
 int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get_env, char *err,
                  size_t errlen)
 {
+    const char *flag_val[N_OPTIONS] = {0}; /* the value each flag was given, if any */
     bool have_mode = false;
 
     memset(cfg, 0, sizeof(*cfg));
     cfg->mode = MODE_SERVE;
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (options[i].def && set_option(cfg, &options[i], options[i].def, options[i].flag, err,
-                                         errlen))
-            return -1;
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const char *v = get_env ? get_env(options[i].env) : NULL;
-        if (v && set_option(cfg, &options[i], v, options[i].env, err, errlen))
-            return -1;
-    }
+    /* 1. the command line: subcommand and flags (values applied last) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -292,21 +285,18 @@ int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get
             const char *eq = strchr(a, '=');
             size_t n = eq ? (size_t)(eq - a) : strlen(a);
             const struct option_def *o = find_option(a, n);
-            const char *val;
             if (!o) {
                 snprintf(err, errlen, "unknown option '%.*s' (see --help)", (int)n, a);
                 return -1;
             }
             if (eq)
-                val = eq + 1;
+                flag_val[o - options] = eq + 1;
             else if (i + 1 < argc)
-                val = argv[++i];
+                flag_val[o - options] = argv[++i];
             else {
                 snprintf(err, errlen, "option '%s' needs a value", o->flag);
                 return -1;
             }
-            if (set_option(cfg, o, val, o->flag, err, errlen))
-                return -1;
             continue;
         }
         if (have_mode || a[0] == '-') {
@@ -324,6 +314,20 @@ int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get
             cfg->mode = MODE_REBUILD;
         else {
             snprintf(err, errlen, "unknown command '%s' (see --help)", a);
+            return -1;
+        }
+    }
+    /* 2. each option from its flag, else its environment variable, else its default */
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option_def *o = &options[i];
+        const char *env = get_env ? get_env(o->env) : NULL;
+        if (flag_val[i]) {
+            if (set_option(cfg, o, flag_val[i], o->flag, err, errlen))
+                return -1;
+        } else if (env) {
+            if (set_option(cfg, o, env, o->env, err, errlen))
+                return -1;
+        } else if (o->def && set_option(cfg, o, o->def, o->flag, err, errlen)) {
             return -1;
         }
     }

@@ -476,6 +476,12 @@ int db_ping(struct db *db, int side)
 
     if ((rc = side_up(sd)))
         return rc;
+    if (mysql_ping(sd->my) == 0)
+        return DB_OK;
+    /* a connection from before a server restart: one fresh try */
+    side_down(sd);
+    if ((rc = side_up(sd)))
+        return rc;
     if (mysql_ping(sd->my)) {
         side_down(sd);
         return DB_GONE;

@@ -21,6 +21,7 @@
 /*=== State ===*/
 
 #define MAX_ORIGINS 32
+#define HTTP_DROP_CAP (8u << 20) /* bytes of an oversized chunked body read before closing */
 #define EXPOSE_HEADERS "Location, ETag, X-Request-Id, Idempotent-Replayed"
 #define ALLOW_HEADERS                                                                              \
     "Content-Type, Authorization, Idempotency-Key, Prefer, If-None-Match, X-Request-Id, "         \
@@ -34,6 +35,7 @@ struct http {
     const char *origins[MAX_ORIGINS];
     int norigins;
     atomic_int in_flight;
+    atomic_bool stopping;
 };
 
 /* One per request: from the headers-only first call to the completion callback. */
@@ -46,6 +48,8 @@ struct conn_req {
     const struct route *route;
     enum route_result rr;
     bool responded; /* a reply was queued early (415/413/404/405) */
+    bool too_large; /* the body crossed --max-body: the rest is read and dropped */
+    size_t dropped; /* bytes dropped since */
 };
 
 /* The daemon's state: one instance, set up before MHD starts its threads. */
@@ -326,16 +330,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (cr->body.len + n > g_http.cfg->max_body) {
-            sbuf_release(&cr->body);
-            problem(&cr->reply, P_PAYLOAD_TOO_LARGE, "the body is over %zu bytes",
-                    g_http.cfg->max_body);
-            cr->reply.close = true;
-            return send_reply(c, cr);
+        /*
+         * libmicrohttpd 0.9.75 cannot queue a reply in the middle of a body
+         * (only on the headers-only call or once the body is complete). A
+         * body without Content-Length that crosses the limit is therefore
+         * dropped as it arrives and answered 413 at its end; one that goes
+         * on past a hard cap gets its connection closed.
+         */
+        if (cr->too_large || cr->body.len + n > g_http.cfg->max_body) {
+            if (!cr->too_large) {
+                cr->too_large = true;
+                sbuf_release(&cr->body);
+            }
+            cr->dropped += n;
+            return cr->dropped > HTTP_DROP_CAP ? MHD_NO : MHD_YES;
         }
         if (sbuf_add(&cr->body, upload_data, n))
             return MHD_NO;
         return MHD_YES;
+    }
+    if (cr->too_large) {
+        problem(&cr->reply, P_PAYLOAD_TOO_LARGE, "the body is over %zu bytes",
+                g_http.cfg->max_body);
+        cr->reply.close = true;
+        return send_reply(c, cr);
     }
     /* the whole request is here */
     cr->rq.body = cr->body.buf ? cr->body.buf : "";
@@ -507,15 +525,27 @@ void http_stop(unsigned grace_ms)
 
     if (!g_http.mhd)
         return;
+    atomic_store(&g_http.stopping, true);
     MHD_socket ls = MHD_quiesce_daemon(g_http.mhd); /* stop accepting; the socket is ours */
     while (atomic_load(&g_http.in_flight) > 0 && waited < grace_ms) {
         nanosleep(&ts, NULL);
         waited += 10;
     }
+    if (atomic_load(&g_http.in_flight) > 0) {
+        /* a worker is stuck in the database: the bound wins; the server rolls back */
+        log_msg(LOG_LVL_WARN, "cqrsd: %d requests still running after %u ms; exiting",
+                atomic_load(&g_http.in_flight), grace_ms);
+        _exit(0);
+    }
     MHD_stop_daemon(g_http.mhd);
     g_http.mhd = NULL;
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
+}
+
+bool http_stopping(void)
+{
+    return atomic_load(&g_http.stopping);
 }
 
 const char *http_library_version(void)

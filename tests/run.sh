@@ -60,7 +60,7 @@ fi
 free_port() {
     local p
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % 20000)) # below the ephemeral range (32768+)
         if ! (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
             echo $p
             return

@@ -165,7 +165,7 @@ check "SHOW GRANTS reader: nothing but USAGE and table SELECTs" "" \
 scratch="t03_scratch_$(uniq_id)"
 sql "CREATE TABLE \`$scratch\` (a INT)"
 denied "writer cannot DROP a table" cqrs_writer "DROP TABLE \`$scratch\`"
-denied "writer cannot DROP products" cqrs_writer "DROP TABLE IF EXISTS products_t03_nothing"
+denied "writer cannot DROP TABLE IF EXISTS" cqrs_writer "DROP TABLE IF EXISTS t03_nothing"
 denied "writer cannot TRUNCATE" cqrs_writer "TRUNCATE TABLE \`$scratch\`"
 denied "writer cannot ALTER products" cqrs_writer "ALTER TABLE products ADD COLUMN sku INT"
 denied "writer cannot ALTER a table" cqrs_writer "ALTER TABLE \`$scratch\` ADD COLUMN b INT"

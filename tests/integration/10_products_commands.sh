@@ -19,19 +19,15 @@ st=
 expect_problem() {
     check "$1: status" "$2" "$st"
     check_match "$1: content-type" '^application/problem\+json' "$(hdr Content-Type)"
-    check "$1: type" "$3" "$(jqb .type)"
-    check "$1: body status" "$2" "$(jqb .status)"
+    check "$1: type, status" "$3 $2" "$(jq -r '"\(.type) \(.status)"' "$B" 2>/dev/null)"
 }
-
-# err_fields: the sorted, comma-joined `field`s of the last problem's errors
-err_fields() { jq -r '[.errors[]?.field] | sort | join(",")' "$B" 2>/dev/null; }
 
 # v422 NAME JSON FIELDS: the command is 422 validation-failed naming exactly FIELDS
 v422() {
     st=$(cmd "$2")
     expect_problem "$1" 422 validation-failed
-    check "$1: fields" "$3" "$(err_fields)"
-    check "$1: messages" true "$(jq -r '[.errors[]? | (.message | type == "string" and length > 0)] | length > 0 and all' "$B" 2>/dev/null)"
+    check "$1: fields, messages" "$3 true" "$(jq -r '([.errors[]?.field] | sort | join(",")) + " " +
+        ([.errors[]? | .message | type == "string" and length > 0] | length > 0 and all | tostring)' "$B" 2>/dev/null)"
 }
 
 # create_json [JQ-FILTER]: a valid CreateProduct envelope (unique sku and
@@ -60,6 +56,10 @@ mk_product() {
     jqb .aggregate_id
 }
 
+# hex / unhex: bytes to lower-case hex digits and back (SQL HEX() output)
+hex() { od -An -tx1 -v | tr -d ' \n'; }
+unhex() { printf '%b' "$(sed 's/../\\x&/g')"; }
+
 head_pos() { sql "SELECT position FROM event_head WHERE id = 1"; }
 ev_count() { sql "SELECT COUNT(*) FROM events WHERE aggregate_type = 'product' AND aggregate_id = $1"; }
 
@@ -67,14 +67,10 @@ ev_count() { sql "SELECT COUNT(*) FROM events WHERE aggregate_type = 'product' A
 ack_check() {
     check "$1: status" "$2" "$st"
     check_match "$1: content-type" '^application/json' "$(hdr Content-Type)"
-    check "$1: members" "$ACK_KEYS" "$(jq -c 'keys' "$B" 2>/dev/null)"
+    check "$1: members" "$ACK_KEYS $3 succeeded product $4 $5 number" \
+        "$(jq -r '[(keys | tojson), .type, .status, .aggregate_type, (.aggregate_id | tostring),
+                  (.version | tostring), (.position | type)] | join(" ")' "$B" 2>/dev/null)"
     check_match "$1: command_id" "$UUID_RE" "$(jqb .command_id)"
-    check "$1: type" "$3" "$(jqb .type)"
-    check "$1: status member" succeeded "$(jqb .status)"
-    check "$1: aggregate_type" product "$(jqb .aggregate_type)"
-    check "$1: aggregate_id" "$4" "$(jqb .aggregate_id)"
-    check "$1: version" "$5" "$(jqb .version)"
-    check "$1: position" number "$(jqb '.position | type')"
 }
 
 # ev_check NAME BEFORE TYPE ID VERSION DATA: the last response acknowledged a
@@ -106,7 +102,7 @@ ev_check() {
     check "$name: sql row" "$(printf '%s\tproduct\t%s\t%s\t%s' "$type" "$id" "$version" "$cid")" \
         "$(sql "SELECT type, aggregate_type, aggregate_id, aggregate_version, command_id FROM events WHERE position = $pos")"
     check "$name: sql data" "$(echo "$data" | jq -S -c .)" \
-        "$(sql "SELECT HEX(data) FROM events WHERE position = $pos" | xxd -r -p | jq -S -c . 2>/dev/null)"
+        "$(sql "SELECT HEX(data) FROM events WHERE position = $pos" | unhex | jq -S -c . 2>/dev/null)"
     check "$name: sql one row for the command" 1 \
         "$(sql "SELECT COUNT(*) FROM events WHERE command_id = '$cid' AND position > $before")"
 }
@@ -116,7 +112,7 @@ doc() { st=$(get "/queries/products/$1"); }
 
 # all_ids QUERY: every product id of a list walked to the end (limit 200)
 all_ids() {
-    local q=$1 after="" s out=""
+    local q=$1 after="" s
     for _ in $(seq 1 100); do
         s=$(get "/queries/products?$q&limit=200${after:+&after=$after}")
         if [ "$s" != 200 ]; then
@@ -198,10 +194,12 @@ dup_sku=$(sql "SELECT sku FROM products WHERE id = $dup_id")
 st=$(cmd "$(envelope DeleteProduct "{\"product_id\": $dup_id}")")
 check dup-delete 200 "$st"
 n_before=$(sql "SELECT COUNT(*) FROM products")
+hp=$(head_pos)
 st=$(cmd "$(jq -nc --arg s "$dup_sku" '{type: "CreateProduct", data: {sku: $s, name: "Again",
     category: "Again '"$RUN"'", price_cents: 5}}')")
 expect_problem sku-duplicate-after-delete 409 duplicate
 check sku-duplicate-nothing-created "$n_before" "$(sql "SELECT COUNT(*) FROM products")"
+check sku-duplicate-no-event "$hp" "$(head_pos)"
 
 # category names compare case-insensitively
 ccat="Books-ci-$RUN"
@@ -568,7 +566,7 @@ for i in $(seq 1 10); do
     check "race-$i-product" "[$winner,2]" "$(jq -c '[.price_cents, .version]' "$B")"
     check "race-$i-events" 2 "$(ev_count "$rp")"
     check "race-$i-event" "{\"new_price_cents\":$winner,\"old_price_cents\":100}" \
-        "$(sql "SELECT HEX(data) FROM events WHERE aggregate_type = 'product' AND aggregate_id = $rp AND aggregate_version = 2" | xxd -r -p | jq -S -c . 2>/dev/null)"
+        "$(sql "SELECT HEX(data) FROM events WHERE aggregate_type = 'product' AND aggregate_id = $rp AND aggregate_version = 2" | unhex | jq -S -c . 2>/dev/null)"
     [ "$got" = "200 409 " ] || race_bad=$((race_bad + 1))
 done
 check race-all-single-winner 0 "$race_bad"
@@ -589,12 +587,12 @@ while IFS= read -r s; do
     doc "$sid"
     check "string-$n-name" "$want" "$(jqb .name)"
     check "string-$n-description" "$want" "$(jqb .description)"
-    check "string-$n-name-bytes" "$(printf '%s' "$want" | xxd -p | tr -d '\n')" \
-        "$(jq -j .name "$B" | xxd -p | tr -d '\n')"
-    check "string-$n-sql-bytes" "$(printf '%s' "$want" | xxd -p | tr -d '\n' | tr a-f A-F)" \
+    check "string-$n-name-bytes" "$(printf '%s' "$want" | hex)" \
+        "$(jq -j .name "$B" | hex)"
+    check "string-$n-sql-bytes" "$(printf '%s' "$want" | hex | tr a-f A-F)" \
         "$(sql "SELECT HEX(name) FROM products WHERE id = $sid")"
     check "string-$n-event" "$want" \
-        "$(sql "SELECT HEX(data) FROM events WHERE position = $pos" | xxd -r -p | jq -j .name 2>/dev/null)"
+        "$(sql "SELECT HEX(data) FROM events WHERE position = $pos" | unhex | jq -j .name 2>/dev/null)"
     st=$(cmd "$(jq -nc --arg n "$want" --argjson id "$sid" '{type: "UpdateProduct", data: {product_id: $id, name: ("x" + $n)}}')")
     check "string-$n-update" 200 "$st"
     doc "$sid"
