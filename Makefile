@@ -63,6 +63,12 @@ test:
 	$(MAKE) all asan build/unit_tests
 	sh tests/run.sh
 
+# the benchmark: its own tuned MariaDB, wrk and sysbench side by side (BENCH_SECONDS)
+bench:
+	sh scripts/deps.sh
+	$(MAKE) all
+	bash tests/bench/run.sh
+
 run:
 	sh scripts/deps.sh
 	$(MAKE) all
