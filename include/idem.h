@@ -13,6 +13,7 @@
 
 struct idem {
     const char *key; /* NULL: the command has no key */
+    char stored[160]; /* the key as stored: scoped by the token when one is configured */
     char digest[65]; /* SHA-256 of the canonical envelope, hex */
 };
 

@@ -46,6 +46,7 @@ struct route {
     const char *pattern;  /* e.g. "/queries/products/{id}"; also the metrics/log label */
     unsigned methods;     /* M_GET implies M_HEAD */
     handler_fn get, post;
+    bool auth; /* needs the command token when one is configured */
 };
 
 enum route_result { ROUTE_OK, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED, ROUTE_OPTIONS };

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -287,6 +288,11 @@ static bool early_reply(struct MHD_Connection *c, struct conn_req *cr)
         return true;
     case ROUTE_OK:
         break;
+    }
+    if (cr->route->auth && !auth_check(cr->rq.authorization)) {
+        problem(r, P_UNAUTHORIZED, "send Authorization: Bearer <the command token>");
+        r->close = cr->rq.method == M_POST;
+        return true;
     }
     if (cr->rq.method != M_POST)
         return false;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "log.h"
 #include "problem.h"
 
@@ -94,6 +95,10 @@ int idem_prepare(struct idem *id, const struct request *rq, struct reply *r)
                        "Idempotency-Key must be 1 to 128 visible ASCII characters"),
                -1;
     id->key = rq->idempotency_key;
+    if (auth_scope()[0]) /* one token's keys never replay another's answers */
+        snprintf(id->stored, sizeof(id->stored), "%s:%s", auth_scope(), id->key);
+    else
+        snprintf(id->stored, sizeof(id->stored), "%s", id->key);
     return 0;
 }
 
@@ -113,13 +118,13 @@ int idem_claim(struct idem *id, struct db *db, const char *now, struct reply *r)
     size_t dlen, llen, blen;
     const char *digest, *loc, *body;
     int rc = db_run(db, Q_IDEM_CLAIM,
-                    DB_ARGS(DB_STR(id->key, strlen(id->key)), DB_STR(id->digest, 64),
+                    DB_ARGS(DB_STR(id->stored, strlen(id->stored)), DB_STR(id->digest, 64),
                             DB_STR(now, strlen(now))));
 
     if (rc != DB_DUP)
         return rc; /* 0: ours; or an error */
     /* a committed twin holds the key (we waited for it if it was running) */
-    if ((rc = db_run(db, Q_IDEM_GET, DB_ARGS(DB_STR(id->key, strlen(id->key))))))
+    if ((rc = db_run(db, Q_IDEM_GET, DB_ARGS(DB_STR(id->stored, strlen(id->stored))))))
         return rc;
     rc = db_next(db, Q_IDEM_GET);
     if (rc <= 0)
@@ -148,7 +153,7 @@ int idem_record(struct idem *id, struct db *db, const struct reply *r)
     return db_run(db, Q_IDEM_SAVE,
                   DB_ARGS(DB_I64(r->status), DB_STR(r->location, strlen(r->location)),
                           DB_STR(r->body.buf ? r->body.buf : "", r->body.len),
-                          DB_STR(id->key, strlen(id->key))));
+                          DB_STR(id->stored, strlen(id->stored))));
 }
 
 void idem_release(struct idem *id)

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include "admin.h"
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -34,11 +35,16 @@ static int serve(const struct config *cfg)
 {
     sigset_t set;
     int sig = 0;
+    char err[600];
     struct sockaddr_storage ss;
     socklen_t sslen;
 
     if (http_listen_parse(cfg->listen, &ss, &sslen)) {
         fprintf(stderr, "cqrsd: --listen: '%s' is not HOST:PORT\n", cfg->listen);
+        return 2;
+    }
+    if (auth_load(cfg->command_token_file, err, sizeof(err))) {
+        fprintf(stderr, "cqrsd: %s\n", err);
         return 2;
     }
     log_init(cfg->log_format);
@@ -52,6 +58,7 @@ static int serve(const struct config *cfg)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (http_start(cfg)) {
@@ -70,13 +77,22 @@ static int serve(const struct config *cfg)
     }
     if (idem_purger_start())
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the idempotency key purger");
-    sigwait(&set, &sig);
+    for (;;) {
+        sigwait(&set, &sig);
+        if (sig != SIGHUP)
+            break;
+        if (auth_reload(err, sizeof(err)))
+            log_msg(LOG_LVL_WARN, "cqrsd: SIGHUP: %s; keeping the current token", err);
+        else if (auth_enabled())
+            log_msg(LOG_LVL_INFO, "cqrsd: SIGHUP: command token re-read");
+    }
     log_msg(LOG_LVL_INFO, "cqrsd: %s received, finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(10000);
     idem_purger_stop();
     db_thread_release();
     db_global_end();
+    auth_release();
     log_msg(LOG_LVL_INFO, "cqrsd: stopped");
     return 0;
 }

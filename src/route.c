@@ -7,15 +7,15 @@
 #include "handlers.h"
 
 static const struct route routes[] = {
-    {"/healthz", M_GET, handle_healthz, NULL},
-    {"/readyz", M_GET, handle_readyz, NULL},
-    {"/commands", M_POST, NULL, handle_command},
-    {"/queries/products", M_GET, handle_products_list, NULL},
-    {"/queries/products/{id}", M_GET, handle_product_get, NULL},
-    {"/queries/orders/{id}", M_GET, handle_order_get, NULL},
-    {"/queries/customers/{id}", M_GET, handle_customer_get, NULL},
-    {"/queries/customers/{id}/orders", M_GET, handle_customer_orders, NULL},
-    {"/queries/events", M_GET, handle_events_page, NULL},
+    {"/healthz", M_GET, handle_healthz, NULL, false},
+    {"/readyz", M_GET, handle_readyz, NULL, false},
+    {"/commands", M_POST, NULL, handle_command, true},
+    {"/queries/products", M_GET, handle_products_list, NULL, false},
+    {"/queries/products/{id}", M_GET, handle_product_get, NULL, false},
+    {"/queries/orders/{id}", M_GET, handle_order_get, NULL, false},
+    {"/queries/customers/{id}", M_GET, handle_customer_get, NULL, false},
+    {"/queries/customers/{id}/orders", M_GET, handle_customer_orders, NULL, false},
+    {"/queries/events", M_GET, handle_events_page, NULL, false},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
