@@ -60,6 +60,11 @@ enum route_result route_match(struct request *rq, const struct route **out);
 /* "GET, HEAD, OPTIONS" style list for a route. */
 void route_allow(const struct route *rt, char *out, size_t cap);
 
+/* The route's position in the table (for metrics), the table's size, a pattern by index. */
+int route_index(const struct route *rt);
+int route_count(void);
+const char *route_pattern(int i);
+
 /* Parse a path id: decimal digits, no leading zero, 1..2^63-1. */
 bool route_parse_id(const char *s, size_t n, int64_t *out);
 

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "metrics.h"
 #include "problem.h"
 
 #define CMD_MAX_ATTEMPTS 6
@@ -270,8 +271,10 @@ void handle_command(const struct request *rq, struct reply *r)
         db_rollback(cx.db);
         if (http_stopping()) /* shutting down: answer now rather than retry */
             break;
-        if (rc == DB_RETRY)
+        if (rc == DB_RETRY) {
+            metrics_retry();
             continue;
+        }
         if (rc == DB_GONE && attempt == 0) /* reconnect once: nothing was committed */
             continue;
         break;
@@ -283,6 +286,11 @@ void handle_command(const struct request *rq, struct reply *r)
     else
         problem(r, P_INTERNAL, "the command could not be completed");
 out:
+    if (def)
+        metrics_command(def->type, r->replayed       ? OUT_REPLAYED
+                                   : r->status < 400 ? OUT_SUCCEEDED
+                                   : r->status < 500 ? OUT_REJECTED
+                                                     : OUT_FAILED);
     events_clear(&cx);
     idem_release(&idem);
     json_decref(root);

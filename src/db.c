@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 /*=== State ===*/
 
@@ -34,6 +35,7 @@ struct stmt {
 
 struct side {
     MYSQL *my;
+    int which; /* DB_WRITE or DB_READ */
     const struct dsn *dsn;
     int64_t next_try_ms;
     struct stmt st[Q__COUNT];
@@ -108,8 +110,10 @@ static void side_down(struct side *sd)
 {
     for (int q = 0; q < Q__COUNT; q++)
         stmt_close(&sd->st[q]);
-    if (sd->my)
+    if (sd->my) {
         mysql_close(sd->my);
+        metrics_db_connection(sd->which, -1);
+    }
     sd->my = NULL;
 }
 
@@ -129,6 +133,7 @@ static int side_up(struct side *sd)
         log_msg(LOG_LVL_WARN, "database: %s", err);
         return DB_GONE;
     }
+    metrics_db_connection(sd->which, 1);
     return 0;
 }
 
@@ -203,6 +208,8 @@ struct db *db_thread(void)
         return NULL;
     db->side[DB_WRITE].dsn = &g_cfg->write_dsn;
     db->side[DB_READ].dsn = &g_cfg->read_dsn;
+    db->side[DB_WRITE].which = DB_WRITE;
+    db->side[DB_READ].which = DB_READ;
     pthread_setspecific(g_key, db);
     return db;
 }

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "problem.h"
 #include "route.h"
 
@@ -390,6 +391,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     lr.status = cr->reply.status;
     lr.duration_ms = (double)(end.tv_sec - cr->start.tv_sec) * 1e3 +
                      (double)(end.tv_nsec - cr->start.tv_nsec) / 1e6;
+    metrics_request(route_index(cr->route), cr->rq.method, cr->reply.status, lr.duration_ms / 1e3);
     lr.command_type = cr->reply.command_type;
     lr.command_id = cr->reply.command_id;
     log_request(&lr);

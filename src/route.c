@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "metrics.h"
 
 static const struct route routes[] = {
     {"/healthz", M_GET, handle_healthz, NULL, false},
@@ -16,6 +17,7 @@ static const struct route routes[] = {
     {"/queries/customers/{id}", M_GET, handle_customer_get, NULL, false},
     {"/queries/customers/{id}/orders", M_GET, handle_customer_orders, NULL, false},
     {"/queries/events", M_GET, handle_events_page, NULL, false},
+    {"/metrics", M_GET, handle_metrics, NULL, false},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -72,6 +74,21 @@ void route_allow(const struct route *rt, char *out, size_t cap)
 {
     snprintf(out, cap, "%s%sOPTIONS", (rt->methods & M_GET) ? "GET, HEAD, " : "",
              (rt->methods & M_POST) ? "POST, " : "");
+}
+
+int route_index(const struct route *rt)
+{
+    return rt ? (int)(rt - routes) : -1;
+}
+
+int route_count(void)
+{
+    return (int)N_ROUTES;
+}
+
+const char *route_pattern(int i)
+{
+    return i >= 0 && i < (int)N_ROUTES ? routes[i].pattern : "unmatched";
 }
 
 bool route_parse_id(const char *s, size_t n, int64_t *out)

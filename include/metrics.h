@@ -1,0 +1,21 @@
+/* metrics.h - counters for GET /metrics (Prometheus text format 0.0.4) */
+#ifndef CQRSD_METRICS_H
+#define CQRSD_METRICS_H
+
+#include <stdbool.h>
+
+#include "reply.h"
+#include "route.h"
+
+enum metric_outcome { OUT_SUCCEEDED, OUT_REJECTED, OUT_FAILED, OUT_REPLAYED, OUT__COUNT };
+
+/* One finished request: route index (route_index(), or -1 unmatched). */
+void metrics_request(int route, enum method m, int status, double seconds);
+/* One finished command of a known type (index in the command tables, or -1). */
+void metrics_command(const char *type, enum metric_outcome outcome);
+void metrics_retry(void);
+void metrics_db_connection(int side, int delta);
+
+void handle_metrics(const struct request *rq, struct reply *r);
+
+#endif

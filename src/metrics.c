@@ -1,0 +1,175 @@
+/* metrics.c - lock-free counters (relaxed atomics), rendered on scrape */
+#include "metrics.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "config.h"
+
+#define MAX_ROUTES 24 /* route table size + 1 for unmatched */
+#define N_METHODS 5   /* GET HEAD POST OPTIONS other */
+#define N_BUCKETS 14
+#define MAX_TYPES 16
+
+static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 404,
+                               405, 409, 413, 415, 422, 500, 503, 0};
+#define N_STATUSES (sizeof(statuses) / sizeof(statuses[0])) /* 0: any other */
+
+static const double bucket_le[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+static const char *const method_names[N_METHODS] = {"GET", "HEAD", "POST", "OPTIONS", "other"};
+static const char *const outcome_names[OUT__COUNT] = {"succeeded", "rejected", "failed",
+                                                      "replayed"};
+static const char *const command_types[] = {
+    "CreateProduct", "UpdateProduct", "UpdateProductPrice", "RestockProduct", "DeleteProduct",
+    "RegisterCustomer", "PlaceOrder", "PayOrder", "ShipOrder", "CancelOrder", NULL};
+
+/* The counters: process-wide, updated with relaxed atomic adds (no lock). */
+static struct {
+    _Atomic uint64_t requests[MAX_ROUTES][N_METHODS][N_STATUSES];
+    _Atomic uint64_t buckets[MAX_ROUTES][N_BUCKETS + 1]; /* + the +Inf bucket */
+    _Atomic uint64_t sum_us[MAX_ROUTES];
+    _Atomic uint64_t commands[MAX_TYPES][OUT__COUNT];
+    _Atomic uint64_t retries;
+    _Atomic int64_t connections[2];
+} m;
+
+static int method_slot(enum method me)
+{
+    switch (me) {
+    case M_GET:
+        return 0;
+    case M_HEAD:
+        return 1;
+    case M_POST:
+        return 2;
+    case M_OPTIONS:
+        return 3;
+    default:
+        return 4;
+    }
+}
+
+void metrics_request(int route, enum method me, int status, double seconds)
+{
+    int ri = route < 0 || route + 1 >= MAX_ROUTES ? 0 : route + 1; /* 0: unmatched */
+    size_t si = N_STATUSES - 1;
+    int b = 0;
+
+    for (size_t i = 0; i + 1 < N_STATUSES; i++)
+        if (statuses[i] == status)
+            si = i;
+    atomic_fetch_add_explicit(&m.requests[ri][method_slot(me)][si], 1, memory_order_relaxed);
+    while (b < N_BUCKETS && seconds > bucket_le[b])
+        b++;
+    atomic_fetch_add_explicit(&m.buckets[ri][b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m.sum_us[ri], (uint64_t)(seconds * 1e6), memory_order_relaxed);
+}
+
+void metrics_command(const char *type, enum metric_outcome outcome)
+{
+    for (int i = 0; command_types[i]; i++)
+        if (strcmp(command_types[i], type) == 0) {
+            atomic_fetch_add_explicit(&m.commands[i][outcome], 1, memory_order_relaxed);
+            return;
+        }
+}
+
+void metrics_retry(void)
+{
+    atomic_fetch_add_explicit(&m.retries, 1, memory_order_relaxed);
+}
+
+void metrics_db_connection(int side, int delta)
+{
+    atomic_fetch_add_explicit(&m.connections[side ? 1 : 0], delta, memory_order_relaxed);
+}
+
+static uint64_t get(_Atomic uint64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void handle_metrics(const struct request *rq, struct reply *r)
+{
+    struct sbuf *b = &r->body;
+    int nroutes = route_count() + 1;
+
+    (void)rq;
+    if (nroutes > MAX_ROUTES)
+        nroutes = MAX_ROUTES;
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    sbuf_reset(b);
+    sbuf_adds(b, "# HELP cqrsd_build_info Build information.\n"
+                 "# TYPE cqrsd_build_info gauge\n");
+    sbuf_printf(b, "cqrsd_build_info{version=\"%s\"} 1\n", CQRSD_VERSION);
+    sbuf_adds(b, "# HELP cqrsd_http_requests_total HTTP requests by route pattern, method and "
+                 "status.\n# TYPE cqrsd_http_requests_total counter\n");
+    for (int ri = 0; ri < nroutes; ri++)
+        for (int mi = 0; mi < N_METHODS; mi++)
+            for (size_t si = 0; si < N_STATUSES; si++) {
+                uint64_t v = get(&m.requests[ri][mi][si]);
+                if (!v)
+                    continue;
+                sbuf_printf(b,
+                            "cqrsd_http_requests_total{route=\"%s\",method=\"%s\",status=\"",
+                            route_pattern(ri - 1), method_names[mi]);
+                if (statuses[si])
+                    sbuf_printf(b, "%d", statuses[si]);
+                else
+                    sbuf_adds(b, "other");
+                sbuf_printf(b, "\"} %llu\n", (unsigned long long)v);
+            }
+    sbuf_adds(b, "# HELP cqrsd_http_request_duration_seconds Time from the first byte of a "
+                 "request to its reply, by route pattern.\n"
+                 "# TYPE cqrsd_http_request_duration_seconds histogram\n");
+    for (int ri = 0; ri < nroutes; ri++) {
+        uint64_t cum = 0;
+        const char *route = route_pattern(ri - 1);
+        for (int bi = 0; bi <= N_BUCKETS; bi++)
+            cum += get(&m.buckets[ri][bi]);
+        if (!cum)
+            continue;
+        cum = 0;
+        for (int bi = 0; bi < N_BUCKETS; bi++) {
+            cum += get(&m.buckets[ri][bi]);
+            sbuf_printf(b, "cqrsd_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
+                           "%llu\n", route, bucket_le[bi], (unsigned long long)cum);
+        }
+        cum += get(&m.buckets[ri][N_BUCKETS]);
+        sbuf_printf(b, "cqrsd_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+                       "%llu\n", route, (unsigned long long)cum);
+        sbuf_printf(b, "cqrsd_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route,
+                    (double)get(&m.sum_us[ri]) / 1e6);
+        sbuf_printf(b, "cqrsd_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route,
+                    (unsigned long long)cum);
+    }
+    sbuf_adds(b, "# HELP cqrsd_commands_total Commands by type and outcome (succeeded, rejected "
+                 "by a rule, failed, replayed from an idempotency key).\n"
+                 "# TYPE cqrsd_commands_total counter\n");
+    for (int ti = 0; command_types[ti]; ti++)
+        for (int oi = 0; oi < OUT__COUNT; oi++)
+            sbuf_printf(b, "cqrsd_commands_total{type=\"%s\",outcome=\"%s\"} %llu\n",
+                        command_types[ti], outcome_names[oi],
+                        (unsigned long long)get(&m.commands[ti][oi]));
+    sbuf_adds(b, "# HELP cqrsd_command_retries_total Transactions retried after a deadlock or "
+                 "lock wait timeout.\n# TYPE cqrsd_command_retries_total counter\n");
+    sbuf_printf(b, "cqrsd_command_retries_total %llu\n", (unsigned long long)get(&m.retries));
+    sbuf_adds(b, "# HELP cqrsd_idempotent_replays_total Commands answered from a recorded "
+                 "idempotency key.\n# TYPE cqrsd_idempotent_replays_total counter\n");
+    {
+        uint64_t replays = 0;
+        for (int ti = 0; command_types[ti]; ti++)
+            replays += get(&m.commands[ti][OUT_REPLAYED]);
+        sbuf_printf(b, "cqrsd_idempotent_replays_total %llu\n", (unsigned long long)replays);
+    }
+    sbuf_adds(b, "# HELP cqrsd_db_connections Open database connections (one pair per worker "
+                 "thread that has served a request).\n# TYPE cqrsd_db_connections gauge\n");
+    sbuf_printf(b, "cqrsd_db_connections{account=\"write\"} %lld\n",
+                (long long)atomic_load(&m.connections[DB_WRITE]));
+    sbuf_printf(b, "cqrsd_db_connections{account=\"read\"} %lld\n",
+                (long long)atomic_load(&m.connections[DB_READ]));
+}
