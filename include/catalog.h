@@ -42,6 +42,7 @@ enum q {
     Q_CUSTOMER_ORDERS,
     Q_CUSTOMER_ORDERS_STATUS,
     Q_EVENTS_PAGE,
+    Q_EVENTS_HEAD,
     Q__COUNT
 };
 

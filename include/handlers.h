@@ -16,5 +16,6 @@ void handle_order_get(const struct request *rq, struct reply *r);
 void handle_customer_get(const struct request *rq, struct reply *r);
 void handle_customer_orders(const struct request *rq, struct reply *r);
 void handle_events_page(const struct request *rq, struct reply *r);
+void handle_events_stream(const struct request *rq, struct reply *r);
 
 #endif

@@ -19,6 +19,8 @@ struct reply {
     bool www_authenticate;     /* 401 */
     bool replayed;             /* Idempotent-Replayed: true */
     bool close;                /* close the connection after this reply */
+    bool stream;               /* an event stream from stream_after (status 200) */
+    int64_t stream_after;
     const char *route;         /* route pattern for logs/metrics (static) */
     char command_type[32];     /* for the log line */
     char command_id[132];

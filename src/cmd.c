@@ -14,6 +14,7 @@
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
+#include "stream.h"
 #include "problem.h"
 
 #define CMD_MAX_ATTEMPTS 6
@@ -264,6 +265,8 @@ void handle_command(const struct request *rq, struct reply *r)
             rc = db_commit(cx.db);
             if (rc == DB_GONE) /* the outcome is unknown: the key will settle it */
                 break;
+            if (rc == DB_OK)
+                stream_notify(); /* live streams get the new events now */
         }
         if (rc == DB_OK)
             goto out;

@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "problem.h"
 #include "query.h"
+#include "stream.h"
 
 int events_append(struct cmd_ctx *cx)
 {
@@ -40,7 +41,7 @@ int events_append(struct cmd_ctx *cx)
 }
 
 /* Append one event row of Q_EVENTS_PAGE as the JSON object of the feed. */
-static void event_json(struct sbuf *b, struct db *db)
+void events_row_json(struct sbuf *b, struct db *db)
 {
     size_t n;
     const char *s;
@@ -90,11 +91,49 @@ void handle_events_page(const struct request *rq, struct reply *r)
         if (got++)
             sbuf_addch(&r->body, ',');
         last = db_i64(db, Q_EVENTS_PAGE, 0);
-        event_json(&r->body, db);
+        events_row_json(&r->body, db);
     }
     if (rc < 0) {
         query_db_problem(r, rc);
         return;
     }
     sbuf_printf(&r->body, "],\"next_after\":%" PRId64 "}", last);
+}
+
+/*
+ * GET /queries/events/stream: where to start (Last-Event-ID, else ?after=,
+ * else the current head); http.c then streams from the poller.
+ */
+void handle_events_stream(const struct request *rq, struct reply *r)
+{
+    static const char *const allowed[] = {"after", NULL};
+    int64_t after = -1;
+    int rc;
+
+    if (query_check_args(rq, allowed, r) || query_int_arg(rq, "after", 0, INT64_MAX, &after, r))
+        return;
+    if (rq->last_event_id) {
+        if (!route_parse_id(rq->last_event_id, strlen(rq->last_event_id), &after) &&
+            strcmp(rq->last_event_id, "0") != 0) {
+            problem(r, P_INVALID_PARAMETER, "Last-Event-ID must be an event position");
+            return;
+        }
+        if (strcmp(rq->last_event_id, "0") == 0)
+            after = 0;
+    }
+    if (after < 0) { /* neither: new events only */
+        struct db *db = query_db(r);
+        if (!db)
+            return;
+        if ((rc = query_run(db, Q_EVENTS_HEAD, NULL, 0)) || (rc = db_next(db, Q_EVENTS_HEAD)) < 0) {
+            query_db_problem(r, rc);
+            return;
+        }
+        after = rc == 1 ? db_i64(db, Q_EVENTS_HEAD, 0) : 0;
+        db_end(db, Q_EVENTS_HEAD);
+    }
+    r->status = 200;
+    r->content_type = "text/event-stream";
+    r->stream = true;
+    r->stream_after = after;
 }

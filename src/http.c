@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "problem.h"
 #include "route.h"
+#include "stream.h"
 
 /*=== State ===*/
 
@@ -176,6 +177,47 @@ static void add_cors(struct MHD_Response *resp, struct MHD_Connection *c)
     MHD_add_response_header(resp, "Access-Control-Expose-Headers", EXPOSE_HEADERS);
 }
 
+/*=== Event streams (SSE): suspended connections fed by the poller of stream.c ===*/
+
+static void sse_suspend(void *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+static void sse_wake(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    long n = stream_read(cls, buf, max, sse_suspend);
+
+    (void)pos;
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+    stream_close(cls);
+}
+
+static struct MHD_Response *sse_response(struct MHD_Connection *c, struct conn_req *cr)
+{
+    struct stream_client *sc;
+    struct MHD_Response *resp;
+
+    if (cr->rq.method == M_HEAD)
+        return MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    sc = stream_open(cr->reply.stream_after, c, sse_wake);
+    if (!sc)
+        return NULL;
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, sc, sse_free);
+    if (!resp)
+        stream_close(sc);
+    return resp;
+}
+
 /* Queue cr->reply on c. The body buffer goes to MHD (freed by it). */
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct conn_req *cr)
 {
@@ -194,12 +236,20 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct conn_req *cr)
     }
     if (r->status == 304 || r->status == 204)
         sbuf_release(&r->body);
-    body = sbuf_detach(&r->body, &len);
-    resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
-                                           body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        free(body);
-        return MHD_NO;
+    if (r->stream && r->status == 200) {
+        resp = sse_response(c, cr);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    } else {
+        body = sbuf_detach(&r->body, &len);
+        resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
+                                               body ? MHD_RESPMEM_MUST_FREE
+                                                    : MHD_RESPMEM_PERSISTENT);
+        if (!resp) {
+            free(body);
+            return MHD_NO;
+        }
     }
     if (len || r->status != 304)
         if (r->status != 204 && r->status != 304)
@@ -535,6 +585,7 @@ void http_stop(unsigned grace_ms)
         return;
     atomic_store(&g_http.stopping, true);
     MHD_socket ls = MHD_quiesce_daemon(g_http.mhd); /* stop accepting; the socket is ours */
+    stream_end_all(); /* event streams end; their suspended connections are resumed */
     while (atomic_load(&g_http.in_flight) > 0 && waited < grace_ms) {
         nanosleep(&ts, NULL);
         waited += 10;

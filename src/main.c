@@ -13,6 +13,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "stream.h"
 #include "views.h"
 
 static const char *env_get(const char *name)
@@ -75,6 +76,8 @@ static int serve(const struct config *cfg)
                 r ? "reachable" : "unreachable");
         db_thread_release();
     }
+    if (stream_start())
+        log_msg(LOG_LVL_WARN, "cqrsd: cannot start the event stream poller");
     if (idem_purger_start())
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the idempotency key purger");
     for (;;) {
@@ -89,6 +92,7 @@ static int serve(const struct config *cfg)
     log_msg(LOG_LVL_INFO, "cqrsd: %s received, finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(10000);
+    stream_stop();
     idem_purger_stop();
     db_thread_release();
     db_global_end();

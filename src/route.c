@@ -17,6 +17,7 @@ static const struct route routes[] = {
     {"/queries/customers/{id}", M_GET, handle_customer_get, NULL, false},
     {"/queries/customers/{id}/orders", M_GET, handle_customer_orders, NULL, false},
     {"/queries/events", M_GET, handle_events_page, NULL, false},
+    {"/queries/events/stream", M_GET, handle_events_stream, NULL, false},
     {"/metrics", M_GET, handle_metrics, NULL, false},
 };
 

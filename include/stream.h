@@ -1,0 +1,36 @@
+/* stream.h - live event stream (SSE): a poller thread feeds every client's buffer */
+#ifndef CQRSD_STREAM_H
+#define CQRSD_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "sbuf.h"
+
+struct stream_client;
+typedef void (*stream_wake_fn)(void *conn);    /* resume a suspended connection */
+typedef void (*stream_suspend_fn)(void *conn); /* suspend it (from its own thread) */
+
+int stream_start(void);
+/* End every stream (shutdown): their connections close once drained. */
+void stream_end_all(void);
+void stream_stop(void);
+/* A new client that wants the events after `after`. */
+struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake);
+/*
+ * Copy pending bytes: > 0 bytes copied; 0 nothing yet (the connection was
+ * suspended through `suspend`, and is woken when data arrives); -1 the stream
+ * ends (dropped as too slow, or shutdown).
+ */
+long stream_read(struct stream_client *c, char *out, size_t max, stream_suspend_fn suspend);
+/* The connection ended. */
+void stream_close(struct stream_client *c);
+/* New events were committed here: poll now rather than at the next tick. */
+void stream_notify(void);
+
+/* The JSON of the current row of Q_EVENTS_PAGE (as in GET /queries/events). */
+void events_row_json(struct sbuf *b, struct db *db);
+
+#endif

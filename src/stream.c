@@ -1,0 +1,309 @@
+/* stream.c - GET /queries/events/stream: one poller thread feeds every SSE client */
+#include "stream.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "sbuf.h"
+
+#define POLL_MS 250             /* other daemons' events arrive within this */
+#define HEARTBEAT_S 15          /* a comment line keeps proxies and clients awake */
+#define CLIENT_BUF_MAX (1u << 20) /* a client that does not read is dropped past this */
+#define PAGE 500
+
+struct stream_client {
+    pthread_mutex_t lock;
+    struct sbuf buf;  /* bytes not yet sent */
+    size_t off;       /* how much of buf was sent */
+    int64_t after;    /* the last position queued for this client */
+    bool waiting;     /* its connection is suspended until data arrives */
+    bool closing;     /* dropped (slow) or the daemon stops: end the stream */
+    bool gone;        /* its connection ended: the poller unlinks and frees it */
+    void *conn;
+    stream_wake_fn wake;
+    struct stream_client *next;
+};
+
+static struct {
+    pthread_mutex_t lock; /* the client list */
+    pthread_cond_t kick;
+    struct stream_client *clients;
+    pthread_t thread;
+    bool running, stop, kicked;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
+
+/*=== Clients ===*/
+
+struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake)
+{
+    struct stream_client *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->lock, NULL);
+    c->after = after;
+    c->conn = conn;
+    c->wake = wake;
+    /* tell the client how soon to reconnect, and start the body at once */
+    sbuf_adds(&c->buf, "retry: 2000\n\n");
+    pthread_mutex_lock(&g.lock);
+    c->next = g.clients;
+    g.clients = c;
+    g.kicked = true;
+    pthread_cond_signal(&g.kick);
+    pthread_mutex_unlock(&g.lock);
+    return c;
+}
+
+/*
+ * Called from libmicrohttpd's thread when the connection ends. It only marks
+ * the client: the poller, which owns the list, unlinks and frees it, so this
+ * thread never waits on the list lock while libmicrohttpd holds its own.
+ */
+void stream_close(struct stream_client *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->gone = true;
+    pthread_mutex_unlock(&c->lock);
+    stream_notify();
+}
+
+static void client_free(struct stream_client *c)
+{
+    sbuf_release(&c->buf);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* Unlink and free the clients whose connections ended (g.lock held). */
+static void reap(void)
+{
+    struct stream_client **p = &g.clients;
+
+    while (*p) {
+        struct stream_client *c = *p;
+        bool gone;
+        pthread_mutex_lock(&c->lock);
+        gone = c->gone;
+        pthread_mutex_unlock(&c->lock);
+        if (gone) {
+            *p = c->next;
+            client_free(c);
+        } else {
+            p = &c->next;
+        }
+    }
+}
+
+long stream_read(struct stream_client *c, char *out, size_t max, stream_suspend_fn suspend)
+{
+    long n;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->off < c->buf.len) {
+        n = (long)(c->buf.len - c->off < max ? c->buf.len - c->off : max);
+        memcpy(out, c->buf.buf + c->off, (size_t)n);
+        c->off += (size_t)n;
+        if (c->off == c->buf.len) {
+            sbuf_reset(&c->buf);
+            c->off = 0;
+        }
+    } else if (c->closing) {
+        n = -1;
+    } else {
+        c->waiting = true;
+        suspend(c->conn); /* under the lock: the poller resumes only after this */
+        n = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+/* Append to one client (its lock held by the caller); wake it if it waits. */
+static void deliver(struct stream_client *c, const char *s, size_t n)
+{
+    if (c->closing || c->gone)
+        return;
+    if (c->buf.len - c->off + n > CLIENT_BUF_MAX) {
+        c->closing = true; /* too slow: drop it rather than buffer without bound */
+    } else {
+        if (c->off > 0 && c->off * 2 > c->buf.len) { /* compact */
+            memmove(c->buf.buf, c->buf.buf + c->off, c->buf.len - c->off);
+            c->buf.len -= c->off;
+            c->off = 0;
+        }
+        sbuf_add(&c->buf, s, n);
+    }
+    if (c->waiting) {
+        c->waiting = false;
+        c->wake(c->conn);
+    }
+}
+
+/*=== The poller ===*/
+
+void stream_notify(void)
+{
+    pthread_mutex_lock(&g.lock);
+    g.kicked = true;
+    pthread_cond_signal(&g.kick);
+    pthread_mutex_unlock(&g.lock);
+}
+
+/* One SSE message for the current row of Q_EVENTS_PAGE into b. */
+static void format_event(struct db *db, struct sbuf *b, int64_t *pos)
+{
+    size_t n;
+    const char *type;
+
+    *pos = db_i64(db, Q_EVENTS_PAGE, 0);
+    type = db_str(db, Q_EVENTS_PAGE, 1, &n);
+    sbuf_printf(b, "id: %" PRId64 "\nevent: %.*s\ndata: ", *pos, (int)n, type);
+    events_row_json(b, db); /* one line: JSON has no raw newlines */
+    sbuf_adds(b, "\n\n");
+}
+
+/* Fetch events after the smallest position any client waits for, and hand them out. */
+static void poll_once(struct db *db)
+{
+    struct sbuf msg = SBUF_INIT;
+    int64_t from = INT64_MAX;
+    int rc;
+
+    pthread_mutex_lock(&g.lock);
+    reap();
+    for (struct stream_client *c = g.clients; c; c = c->next)
+        if (!c->closing && c->after < from)
+            from = c->after;
+    pthread_mutex_unlock(&g.lock);
+    if (from == INT64_MAX)
+        return;
+    for (int page = 0; page < 20; page++) {
+        int got = 0;
+        if ((rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(from), DB_I64(PAGE)))))
+            break;
+        pthread_mutex_lock(&g.lock);
+        while ((rc = db_next(db, Q_EVENTS_PAGE)) == 1) {
+            int64_t pos;
+            got++;
+            sbuf_reset(&msg);
+            format_event(db, &msg, &pos);
+            from = pos;
+            for (struct stream_client *c = g.clients; c; c = c->next) {
+                pthread_mutex_lock(&c->lock);
+                if (c->after < pos) {
+                    deliver(c, msg.buf, msg.len);
+                    c->after = pos;
+                }
+                pthread_mutex_unlock(&c->lock);
+            }
+        }
+        pthread_mutex_unlock(&g.lock);
+        if (rc < 0 || got < PAGE)
+            break;
+    }
+    sbuf_release(&msg);
+}
+
+static void heartbeat(void)
+{
+    static const char hb[] = ": heartbeat\n\n";
+
+    pthread_mutex_lock(&g.lock);
+    for (struct stream_client *c = g.clients; c; c = c->next) {
+        pthread_mutex_lock(&c->lock);
+        deliver(c, hb, sizeof(hb) - 1);
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&g.lock);
+}
+
+static void *poller_main(void *arg)
+{
+    struct timespec last_hb, now;
+
+    (void)arg;
+    clock_gettime(CLOCK_MONOTONIC, &last_hb);
+    pthread_mutex_lock(&g.lock);
+    while (!g.stop) {
+        struct timespec until;
+        bool any;
+        reap();
+        any = g.clients != NULL;
+        pthread_mutex_unlock(&g.lock);
+        if (any) {
+            struct db *db = db_thread();
+            if (db)
+                poll_once(db);
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - last_hb.tv_sec >= HEARTBEAT_S) {
+                heartbeat();
+                last_hb = now;
+            }
+        }
+        pthread_mutex_lock(&g.lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += POLL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!g.stop && !g.kicked &&
+               pthread_cond_timedwait(&g.kick, &g.lock, &until) == 0)
+            ;
+        g.kicked = false;
+    }
+    pthread_mutex_unlock(&g.lock);
+    db_thread_release();
+    return NULL;
+}
+
+int stream_start(void)
+{
+    g.stop = false;
+    if (pthread_create(&g.thread, NULL, poller_main, NULL))
+        return -1;
+    g.running = true;
+    return 0;
+}
+
+void stream_end_all(void)
+{
+    pthread_mutex_lock(&g.lock);
+    for (struct stream_client *c = g.clients; c; c = c->next) {
+        pthread_mutex_lock(&c->lock);
+        c->closing = true;
+        if (c->waiting && !c->gone) {
+            c->waiting = false;
+            c->wake(c->conn);
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&g.lock);
+}
+
+void stream_stop(void)
+{
+    if (!g.running)
+        return;
+    pthread_mutex_lock(&g.lock);
+    g.stop = true;
+    pthread_cond_signal(&g.kick);
+    pthread_mutex_unlock(&g.lock);
+    pthread_join(g.thread, NULL);
+    g.running = false;
+    pthread_mutex_lock(&g.lock);
+    while (g.clients) {
+        struct stream_client *c = g.clients;
+        g.clients = c->next;
+        client_free(c);
+    }
+    pthread_mutex_unlock(&g.lock);
+}
