@@ -58,6 +58,9 @@ int cmd_event(struct cmd_ctx *cx, const char *type, const char *aggregate_type,
 int cmd_ack(struct cmd_ctx *cx, struct reply *r, int status, const char *aggregate_type,
             int64_t aggregate_id, int64_t version);
 
+/* The command type named `type`, or NULL. */
+const struct command_def *cmd_find(const char *type);
+
 /* The time as stored ("YYYY-MM-DD HH:MM:SS.mmm", UTC). */
 void cmd_now(char out[24]);
 

@@ -30,6 +30,8 @@ struct config {
     char command_token_file[512];
     char cors_origins[1024];
     enum log_format log_format;
+    unsigned queue_workers;
+    unsigned queue_max_attempts;
 };
 
 /*

@@ -67,6 +67,10 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* A savepoint in the open transaction, and a rollback to it. */
+int db_savepoint(struct db *db);
+int db_rollback_savepoint(struct db *db);
+
 /* Ping one side (DB_WRITE or DB_READ); 0 when it answers. */
 int db_ping(struct db *db, int side);
 

@@ -54,6 +54,38 @@ const struct catalog_entry catalog[Q__COUNT] = {
                    "WHERE idem_key = ?"),
     W(Q_IDEM_PURGE, "DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 500"),
 
+    /* asynchronous commands (sql/003_command_queue.sql) */
+    W(Q_QUEUE_INSERT,
+      "INSERT INTO command_queue (queue_key, command_id, `type`, envelope, aggregate_key, status, "
+      "attempts, next_attempt_at, lease_owner, lease_until, result, error, created_at, "
+      "finished_at) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, NULL, NULL, NULL, NULL, ?, NULL)"),
+    /* the oldest ready command whose aggregate has no earlier unfinished command */
+    W(Q_QUEUE_CLAIM,
+      "SELECT c.seq FROM command_queue c WHERE ((c.status = 'queued' AND c.next_attempt_at <= ?) "
+      "OR (c.status = 'running' AND c.lease_until < ?)) AND NOT EXISTS (SELECT 1 FROM "
+      "command_queue p WHERE p.aggregate_key = c.aggregate_key AND p.seq < c.seq AND "
+      "p.status IN ('queued', 'running')) ORDER BY c.seq LIMIT 1 FOR UPDATE SKIP LOCKED"),
+    W(Q_QUEUE_MARK_RUNNING, "UPDATE command_queue SET status = 'running', attempts = attempts + 1, "
+                            "lease_owner = ?, lease_until = ? WHERE seq = ?"),
+    W(Q_QUEUE_LOAD, "SELECT status, lease_owner, command_id, `type`, envelope, attempts "
+                    "FROM command_queue WHERE seq = ? FOR UPDATE"),
+    W(Q_QUEUE_FINISH, "UPDATE command_queue SET status = ?, result = ?, error = ?, "
+                      "finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE seq = ?"),
+    W(Q_QUEUE_RETRY, "UPDATE command_queue SET status = ?, error = ?, next_attempt_at = ?, "
+                     "finished_at = ?, lease_owner = NULL, lease_until = NULL "
+                     "WHERE seq = ? AND lease_owner = ?"),
+#define QUEUE_COLS                                                                                 \
+    "SELECT command_id, `type`, status, result, error, attempts, "                                 \
+    "CONCAT(REPLACE(CAST(created_at AS CHAR), ' ', 'T'), 'Z'), "                                   \
+    "CONCAT(REPLACE(CAST(finished_at AS CHAR), ' ', 'T'), 'Z'), seq FROM command_queue "
+    W(Q_QUEUE_GET, QUEUE_COLS "WHERE queue_key = ?"),
+    W(Q_QUEUE_LIST, QUEUE_COLS "WHERE seq > ? AND queue_key LIKE ? ORDER BY seq LIMIT ?"),
+    W(Q_QUEUE_LIST_STATUS,
+      QUEUE_COLS "WHERE status = ? AND seq > ? AND queue_key LIKE ? ORDER BY seq LIMIT ?"),
+    W(Q_QUEUE_STATS, "SELECT status, COUNT(*), COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), "
+                     "UTC_TIMESTAMP(3)), 0) FROM command_queue WHERE status <> 'succeeded' "
+                     "GROUP BY status"),
+
     R(Q_PRODUCT_DOC, "SELECT doc FROM product_view WHERE product_id = ?"),
     R(Q_PRODUCTS_BY_ID,
       PRODUCT_LIST_COLS "WHERE product_id > ? ORDER BY product_id LIMIT ?"),

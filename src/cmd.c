@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -16,13 +17,16 @@
 #include "metrics.h"
 #include "stream.h"
 #include "problem.h"
+#include "queue.h"
 
 #define CMD_MAX_ATTEMPTS 6
 
 /*=== Command table ===*/
 
-static const struct command_def *find_command(const char *type)
+const struct command_def *cmd_find(const char *type)
 {
+    if (!type)
+        return NULL;
     static const struct command_def *const families[] = {product_commands, customer_commands,
                                                          order_commands};
     for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
@@ -176,7 +180,7 @@ static int parse_envelope(const struct request *rq, struct reply *r, json_t **ro
         jv_error(errors, "data", data ? "must be an object" : "is required");
         nerr++;
     }
-    *def = type && json_is_string(type) ? find_command(json_string_value(type)) : NULL;
+    *def = type && json_is_string(type) ? cmd_find(json_string_value(type)) : NULL;
     if (type && json_is_string(type) && !*def) {
         if (nerr == 0) {
             json_decref(errors);
@@ -199,6 +203,27 @@ static int parse_envelope(const struct request *rq, struct reply *r, json_t **ro
     return 0;
 }
 
+/* Does a Prefer header ask for respond-async (RFC 7240: a list of preferences)? */
+static bool prefers_async(const char *prefer)
+{
+    const char *p = prefer;
+
+    while (p && *p) {
+        const char *e;
+        size_t n;
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        e = p;
+        while (*e && *e != ',' && *e != ';' && *e != ' ' && *e != '\t')
+            e++;
+        n = (size_t)(e - p);
+        if (n == 13 && strncasecmp(p, "respond-async", 13) == 0)
+            return true;
+        p = strchr(e, ',');
+    }
+    return false;
+}
+
 /*=== The pipeline ===*/
 
 void handle_command(const struct request *rq, struct reply *r)
@@ -209,6 +234,8 @@ void handle_command(const struct request *rq, struct reply *r)
     json_t *root = NULL;
     struct idem idem;
     int rc = DB_OK;
+    bool async = prefers_async(rq->prefer);
+    char qkey[200] = "";
 
     memset(&cx, 0, sizeof(cx));
     if (idem_prepare(&idem, rq, r))
@@ -223,6 +250,8 @@ void handle_command(const struct request *rq, struct reply *r)
     else
         make_uuid(cx.command_id);
     snprintf(r->command_id, sizeof(r->command_id), "%s", cx.command_id);
+    if (async)
+        queue_key_of(cx.command_id, qkey, sizeof(qkey));
     if (idem.key && idem_digest(&idem, root)) {
         problem(r, P_INTERNAL, "out of memory");
         goto out;
@@ -252,7 +281,8 @@ void handle_command(const struct request *rq, struct reply *r)
             if (rc)
                 goto failed;
         }
-        rc = def->run(&cx, &v, r);
+        /* the command runs now, or is stored for a worker (business rules run then) */
+        rc = async ? queue_enqueue(&cx, qkey, root, r) : def->run(&cx, &v, r);
         if (rc == DB_OK && r->status >= 400) { /* a business rule said no */
             db_rollback(cx.db);
             goto out;
@@ -265,7 +295,9 @@ void handle_command(const struct request *rq, struct reply *r)
             rc = db_commit(cx.db);
             if (rc == DB_GONE) /* the outcome is unknown: the key will settle it */
                 break;
-            if (rc == DB_OK)
+            if (rc == DB_OK && async)
+                queue_notify(); /* a local worker takes it at once */
+            else if (rc == DB_OK)
                 stream_notify(); /* live streams get the new events now */
         }
         if (rc == DB_OK)

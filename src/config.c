@@ -44,6 +44,10 @@ static const struct option_def options[] = {
      0, 0, "comma-separated allowed origins"},
     {"--log-format", "CQRSD_LOG_FORMAT", "text", OPT_LOGFMT, OFF(log_format), 0, 0, 0,
      "text or json, one line per request to stderr"},
+    {"--queue-workers", "CQRSD_QUEUE_WORKERS", "2", OPT_UINT, OFF(queue_workers), 0, 0, 64,
+     "threads that run asynchronous commands (0: none in this daemon)"},
+    {"--queue-max-attempts", "CQRSD_QUEUE_MAX_ATTEMPTS", "5", OPT_UINT, OFF(queue_max_attempts),
+     0, 1, 100, "tries of an asynchronous command that fails for infrastructure reasons"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -476,6 +476,16 @@ void db_rollback(struct db *db)
         classify(sd, mysql_errno(sd->my), "ROLLBACK");
 }
 
+int db_savepoint(struct db *db)
+{
+    return side_query(&db->side[DB_WRITE], "SAVEPOINT cqrsd_cmd");
+}
+
+int db_rollback_savepoint(struct db *db)
+{
+    return side_query(&db->side[DB_WRITE], "ROLLBACK TO SAVEPOINT cqrsd_cmd");
+}
+
 int db_ping(struct db *db, int side)
 {
     struct side *sd = &db->side[side];

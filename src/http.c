@@ -268,6 +268,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct conn_req *cr)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     if (r->replayed)
         MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+    if (r->status == 202) /* only a command accepted for later answers 202 */
+        MHD_add_response_header(resp, "Preference-Applied", "respond-async");
     if (r->status == 204 && cr->rr == ROUTE_OPTIONS) {
         snprintf(allow_methods, sizeof(allow_methods), "GET, HEAD, POST, OPTIONS");
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow_methods);

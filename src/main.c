@@ -13,6 +13,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "queue.h"
 #include "stream.h"
 #include "views.h"
 
@@ -78,6 +79,8 @@ static int serve(const struct config *cfg)
     }
     if (stream_start())
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the event stream poller");
+    if (queue_start(cfg->queue_workers, cfg->queue_max_attempts))
+        log_msg(LOG_LVL_WARN, "cqrsd: cannot start the command queue workers");
     if (idem_purger_start())
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the idempotency key purger");
     for (;;) {
@@ -92,6 +95,7 @@ static int serve(const struct config *cfg)
     log_msg(LOG_LVL_INFO, "cqrsd: %s received, finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(10000);
+    queue_stop();
     stream_stop();
     idem_purger_stop();
     db_thread_release();

@@ -7,6 +7,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "queue.h"
 
 #define MAX_ROUTES 24 /* route table size + 1 for unmatched */
 #define N_METHODS 5   /* GET HEAD POST OPTIONS other */
@@ -172,4 +173,5 @@ void handle_metrics(const struct request *rq, struct reply *r)
                 (long long)atomic_load(&m.connections[DB_WRITE]));
     sbuf_printf(b, "cqrsd_db_connections{account=\"read\"} %lld\n",
                 (long long)atomic_load(&m.connections[DB_READ]));
+    queue_metrics(b);
 }

@@ -6,11 +6,13 @@
 
 #include "handlers.h"
 #include "metrics.h"
+#include "queue.h"
 
 static const struct route routes[] = {
     {"/healthz", M_GET, handle_healthz, NULL, false},
     {"/readyz", M_GET, handle_readyz, NULL, false},
-    {"/commands", M_POST, NULL, handle_command, true},
+    {"/commands", M_GET | M_POST, handle_commands_list, handle_command, true},
+    {"/commands/{id}", M_GET, handle_command_status, NULL, true},
     {"/queries/products", M_GET, handle_products_list, NULL, false},
     {"/queries/products/{id}", M_GET, handle_product_get, NULL, false},
     {"/queries/orders/{id}", M_GET, handle_order_get, NULL, false},

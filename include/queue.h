@@ -1,0 +1,33 @@
+/* queue.h - asynchronous commands (Prefer: respond-async): a durable queue in MySQL */
+#ifndef CQRSD_QUEUE_H
+#define CQRSD_QUEUE_H
+
+#include <jansson.h>
+
+#include "cmd.h"
+#include "route.h"
+
+/* Start `workers` threads (0: this daemon runs none); stop them. */
+int queue_start(unsigned workers, unsigned max_attempts);
+void queue_stop(void);
+/* A command was queued here: wake a local worker now. */
+void queue_notify(void);
+
+/*
+ * Inside the accepting transaction: store the validated envelope under
+ * queue_key and fill r with the 202 answer (Location /commands/{id}).
+ */
+int queue_enqueue(struct cmd_ctx *cx, const char *queue_key, const json_t *envelope,
+                  struct reply *r);
+/* The stored key of a command id (scoped by the command token, if any). */
+void queue_key_of(const char *command_id, char *out, size_t cap);
+/* "product:42" / "order:7" for commands on an existing aggregate, else "". */
+void queue_aggregate_key(const json_t *data, char out[48]);
+
+/* Queue depth, oldest age and dead letters in Prometheus text (one query). */
+void queue_metrics(struct sbuf *b);
+
+void handle_command_status(const struct request *rq, struct reply *r);
+void handle_commands_list(const struct request *rq, struct reply *r);
+
+#endif

@@ -1,0 +1,523 @@
+/* queue.c - asynchronous commands: enqueue, workers (claim, lease, run, record), status */
+#include "queue.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "auth.h"
+#include "cursor.h"
+#include "handlers.h"
+#include "log.h"
+#include "problem.h"
+#include "query.h"
+#include "stream.h"
+
+#define LEASE_S 10       /* a worker that died is replaced after this */
+#define POLL_MS 500      /* how often idle workers look for other daemons' commands */
+#define RUN_RETRIES 3    /* deadlocks retried at once before the command's backoff */
+#define MAX_WORKERS 64
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t kick;
+    pthread_t threads[MAX_WORKERS];
+    unsigned n;
+    unsigned max_attempts;
+    bool stop;
+    unsigned pending_kicks;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
+
+/*=== Helpers ===*/
+
+/* The time `ms` milliseconds from now as stored ("YYYY-MM-DD HH:MM:SS.mmm", UTC). */
+static void time_in(long ms, char out[24])
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(out + 19, 5, ".%03u", (unsigned)(ts.tv_nsec / 1000000) % 1000u);
+}
+
+void queue_key_of(const char *command_id, char *out, size_t cap)
+{
+    if (auth_scope()[0])
+        snprintf(out, cap, "%s:%s", auth_scope(), command_id);
+    else
+        snprintf(out, cap, "%s", command_id);
+}
+
+/* 'product:42' or 'order:7' for commands on an existing aggregate; "" otherwise. */
+void queue_aggregate_key(const json_t *data, char out[48])
+{
+    const json_t *p = json_object_get(data, "product_id");
+    const json_t *o = json_object_get(data, "order_id");
+
+    out[0] = '\0';
+    if (json_object_get(data, "items")) /* PlaceOrder is not ordered by its products */
+        return;
+    if (json_is_integer(o))
+        snprintf(out, 48, "order:%" JSON_INTEGER_FORMAT, json_integer_value(o));
+    else if (json_is_integer(p))
+        snprintf(out, 48, "product:%" JSON_INTEGER_FORMAT, json_integer_value(p));
+}
+
+/* Append s as a path segment, percent-encoding all but unreserved characters. */
+static void add_pct(struct sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~')
+            sbuf_addch(b, (char)c);
+        else
+            sbuf_printf(b, "%%%02X", c);
+    }
+}
+
+/*=== Enqueue (inside the command's transaction, from cmd.c) ===*/
+
+int queue_enqueue(struct cmd_ctx *cx, const char *queue_key, const json_t *envelope,
+                  struct reply *r)
+{
+    char agg[48], *text;
+    struct sbuf loc = SBUF_INIT;
+    int rc;
+
+    queue_aggregate_key(cx->data, agg);
+    text = json_dumps(envelope, JSON_COMPACT);
+    if (!text)
+        return DB_ERR;
+    rc = db_run(cx->db, Q_QUEUE_INSERT,
+                DB_ARGS(DB_STR(queue_key, strlen(queue_key)),
+                        DB_STR(cx->command_id, strlen(cx->command_id)),
+                        DB_STR(cx->type, strlen(cx->type)), DB_STR(text, strlen(text)),
+                        agg[0] ? DB_STR(agg, strlen(agg)) : DB_NULL,
+                        DB_STR(cx->now, strlen(cx->now)), DB_STR(cx->now, strlen(cx->now))));
+    free(text);
+    if (rc == DB_DUP) /* a command id without a key collided: practically never */
+        return DB_RETRY;
+    if (rc)
+        return rc;
+    r->status = 202;
+    r->content_type = "application/json";
+    sbuf_reset(&r->body);
+    sbuf_adds(&r->body, "{\"command_id\":");
+    sbuf_add_json_str(&r->body, cx->command_id, strlen(cx->command_id));
+    sbuf_printf(&r->body, ",\"type\":\"%s\",\"status\":\"queued\"}", cx->type);
+    sbuf_adds(&loc, "/commands/");
+    add_pct(&loc, cx->command_id);
+    if (!loc.oom && loc.len < sizeof(r->location))
+        memcpy(r->location, loc.buf, loc.len + 1);
+    sbuf_release(&loc);
+    return DB_OK;
+}
+
+void queue_notify(void)
+{
+    pthread_mutex_lock(&g.lock);
+    g.pending_kicks++;
+    pthread_cond_signal(&g.kick);
+    pthread_mutex_unlock(&g.lock);
+}
+
+/*=== Workers ===*/
+
+struct worker {
+    struct db *db;
+    char owner[33]; /* this worker's lease token */
+};
+
+/* Claim the next ready command: mark it running under our lease. 1 claimed, 0 none, < 0 rc. */
+static int claim(struct worker *w, int64_t *seq)
+{
+    char now[24], until[24];
+    int rc;
+
+    time_in(0, now);
+    time_in(LEASE_S * 1000L, until);
+    if ((rc = db_begin(w->db)))
+        return rc;
+    if ((rc = db_run(w->db, Q_QUEUE_CLAIM,
+                     DB_ARGS(DB_STR(now, strlen(now)), DB_STR(now, strlen(now))))) ||
+        (rc = db_next(w->db, Q_QUEUE_CLAIM)) <= 0) {
+        db_rollback(w->db);
+        return rc;
+    }
+    *seq = db_i64(w->db, Q_QUEUE_CLAIM, 0);
+    db_end(w->db, Q_QUEUE_CLAIM);
+    if ((rc = db_run(w->db, Q_QUEUE_MARK_RUNNING,
+                     DB_ARGS(DB_STR(w->owner, 32), DB_STR(until, strlen(until)), DB_I64(*seq)))) ||
+        (rc = db_commit(w->db))) {
+        db_rollback(w->db);
+        return rc;
+    }
+    return 1;
+}
+
+/* Give the command back after an infrastructure failure: retry later, or fail for good. */
+static void give_back(struct worker *w, int64_t seq, int attempts, const char *why)
+{
+    char now[24], next[24];
+    struct reply r;
+    bool dead = attempts >= (int)g.max_attempts;
+    long backoff = 200L << (attempts < 8 ? attempts : 8); /* 0.4 s, 0.8 s, ... 51 s */
+    unsigned char j = 0;
+
+    if (getrandom(&j, 1, 0) == 1)
+        backoff += backoff * j / 512; /* + up to 50 % jitter */
+    reply_init(&r);
+    problem(&r, P_DATABASE_UNAVAILABLE, "%s (attempt %d of %u)", why, attempts, g.max_attempts);
+    time_in(0, now);
+    time_in(backoff, next);
+    if (db_run(w->db, Q_QUEUE_RETRY,
+               DB_ARGS(DB_STR(dead ? "failed" : "queued", dead ? 6 : 6),
+                       DB_STR(r.body.buf, r.body.len), DB_STR(next, strlen(next)),
+                       dead ? DB_STR(now, strlen(now)) : DB_NULL, DB_I64(seq),
+                       DB_STR(w->owner, 32))) == DB_OK &&
+        dead)
+        log_msg(LOG_LVL_WARN, "queue: command %" PRId64 " failed after %d attempts", seq,
+                attempts);
+    reply_release(&r);
+}
+
+/*
+ * Run claimed command `seq` in one transaction: lock its row, check the lease
+ * is still ours, run it through the command's handler, record the outcome.
+ * Returns a db rc; a business failure is an outcome (DB_OK).
+ */
+static int run_claimed(struct worker *w, int64_t seq, int *attempts)
+{
+    struct cmd_ctx cx;
+    struct reply r;
+    json_t *env = NULL;
+    const struct command_def *def;
+    struct jv_vals v;
+    size_t n;
+    const char *s;
+    char status[16], cmd_id[132];
+    int rc;
+
+    memset(&cx, 0, sizeof(cx));
+    reply_init(&r);
+    cx.db = w->db;
+    cmd_now(cx.now);
+    if ((rc = db_begin(w->db)))
+        goto out;
+    if ((rc = db_run(w->db, Q_QUEUE_LOAD, DB_ARGS(DB_I64(seq)))) ||
+        (rc = db_next(w->db, Q_QUEUE_LOAD)) < 0)
+        goto out;
+    if (rc == 0) {
+        rc = DB_NOTFOUND;
+        goto out;
+    }
+    s = db_str(w->db, Q_QUEUE_LOAD, 0, &n);
+    snprintf(status, sizeof(status), "%.*s", (int)n, s);
+    s = db_str(w->db, Q_QUEUE_LOAD, 1, &n);
+    if (strcmp(status, "running") != 0 || n != 32 || memcmp(s, w->owner, 32) != 0) {
+        db_end(w->db, Q_QUEUE_LOAD); /* another worker took it over: not ours to run */
+        rc = DB_NOTFOUND;
+        goto out;
+    }
+    s = db_str(w->db, Q_QUEUE_LOAD, 2, &n);
+    snprintf(cmd_id, sizeof(cmd_id), "%.*s", (int)n, s);
+    snprintf(cx.command_id, sizeof(cx.command_id), "%s", cmd_id);
+    s = db_str(w->db, Q_QUEUE_LOAD, 4, &n);
+    env = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
+    *attempts = (int)db_i64(w->db, Q_QUEUE_LOAD, 5);
+    db_end(w->db, Q_QUEUE_LOAD);
+    def = env ? cmd_find(json_string_value(json_object_get(env, "type"))) : NULL;
+    cx.data = json_object_get(env, "data");
+    if (!def || !json_is_object(cx.data)) {
+        rc = DB_ERR;
+        goto out;
+    }
+    cx.type = def->type;
+    {
+        json_t *errors = json_array();
+        int nerr = jv_check(cx.data, "data", def->spec, &v, errors);
+        if (def->check)
+            nerr += def->check(cx.data, &v, errors);
+        json_decref(errors);
+        if (nerr) { /* it was valid when accepted: the rules cannot have changed */
+            rc = DB_ERR;
+            goto out;
+        }
+    }
+    if ((rc = db_savepoint(w->db)))
+        goto out;
+    rc = def->run(&cx, &v, &r);
+    if (rc == DB_OK && r.status >= 400) { /* a business rule said no: recorded, not retried */
+        if ((rc = db_rollback_savepoint(w->db)))
+            goto out;
+        rc = db_run(w->db, Q_QUEUE_FINISH,
+                    DB_ARGS(DB_STR("failed", 6), DB_NULL, DB_STR(r.body.buf, r.body.len),
+                            DB_STR(cx.now, strlen(cx.now)), DB_I64(seq)));
+    } else if (rc == DB_OK && r.status > 0) {
+        rc = db_run(w->db, Q_QUEUE_FINISH,
+                    DB_ARGS(DB_STR("succeeded", 9), DB_STR(r.body.buf, r.body.len), DB_NULL,
+                            DB_STR(cx.now, strlen(cx.now)), DB_I64(seq)));
+    } else if (rc == DB_OK) {
+        rc = DB_ERR;
+    }
+    if (rc == DB_OK && (rc = db_commit(w->db)) == DB_OK)
+        stream_notify();
+out:
+    if (rc)
+        db_rollback(w->db);
+    for (int i = 0; i < cx.nev; i++)
+        json_decref(cx.ev[i].data);
+    json_decref(env);
+    reply_release(&r);
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker w;
+    unsigned char rnd[16];
+
+    (void)arg;
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        memset(rnd, 7, sizeof(rnd));
+    for (int i = 0; i < 16; i++)
+        snprintf(w.owner + 2 * i, 3, "%02x", rnd[i]);
+    pthread_mutex_lock(&g.lock);
+    while (!g.stop) {
+        int64_t seq = 0;
+        int rc, attempts = 0;
+        pthread_mutex_unlock(&g.lock);
+        w.db = db_thread();
+        rc = w.db ? claim(&w, &seq) : DB_ERR;
+        if (rc == 1) {
+            for (int t = 0; t < RUN_RETRIES; t++) {
+                rc = run_claimed(&w, seq, &attempts);
+                if (rc != DB_RETRY && !(rc == DB_GONE && t == 0))
+                    break;
+            }
+            if (rc && rc != DB_NOTFOUND && w.db)
+                give_back(&w, seq, attempts,
+                          rc == DB_ERR ? "the command could not be completed"
+                                       : "the database did not answer in time");
+            pthread_mutex_lock(&g.lock);
+            continue; /* look for the next one at once */
+        }
+        pthread_mutex_lock(&g.lock);
+        if (!g.stop && g.pending_kicks == 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += POLL_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&g.kick, &g.lock, &until);
+        }
+        if (g.pending_kicks)
+            g.pending_kicks--;
+    }
+    pthread_mutex_unlock(&g.lock);
+    db_thread_release();
+    return NULL;
+}
+
+int queue_start(unsigned workers, unsigned max_attempts)
+{
+    g.stop = false;
+    g.max_attempts = max_attempts;
+    for (g.n = 0; g.n < workers && g.n < MAX_WORKERS; g.n++)
+        if (pthread_create(&g.threads[g.n], NULL, worker_main, NULL))
+            return -1;
+    return 0;
+}
+
+void queue_stop(void)
+{
+    pthread_mutex_lock(&g.lock);
+    g.stop = true;
+    pthread_cond_broadcast(&g.kick);
+    pthread_mutex_unlock(&g.lock);
+    for (unsigned i = 0; i < g.n; i++)
+        pthread_join(g.threads[i], NULL);
+    g.n = 0;
+}
+
+/*=== GET /commands/{id} and GET /commands ===*/
+
+/* The status object of the current row of q (columns of QUEUE_COLS). */
+static void status_json(struct sbuf *b, struct db *db, enum q q)
+{
+    size_t n;
+    const char *s;
+
+    sbuf_adds(b, "{\"command_id\":");
+    s = db_str(db, q, 0, &n);
+    sbuf_add_json_str(b, s, n);
+    sbuf_adds(b, ",\"type\":");
+    s = db_str(db, q, 1, &n);
+    sbuf_add_json_str(b, s, n);
+    sbuf_adds(b, ",\"status\":");
+    s = db_str(db, q, 2, &n);
+    sbuf_add_json_str(b, s, n);
+    if (!db_null(db, q, 3)) {
+        sbuf_adds(b, ",\"result\":");
+        s = db_str(db, q, 3, &n);
+        sbuf_add(b, s, n);
+    } else if (!db_null(db, q, 4) && strncmp(db_str(db, q, 2, &n), "failed", 6) == 0) {
+        sbuf_adds(b, ",\"error\":");
+        s = db_str(db, q, 4, &n);
+        sbuf_add(b, s, n);
+    }
+    sbuf_printf(b, ",\"attempts\":%" PRId64 ",\"created_at\":", db_i64(db, q, 5));
+    s = db_str(db, q, 6, &n);
+    sbuf_add_json_str(b, s, n);
+    sbuf_adds(b, ",\"finished_at\":");
+    if (db_null(db, q, 7)) {
+        sbuf_adds(b, "null");
+    } else {
+        s = db_str(db, q, 7, &n);
+        sbuf_add_json_str(b, s, n);
+    }
+    sbuf_addch(b, '}');
+}
+
+void handle_command_status(const struct request *rq, struct reply *r)
+{
+    static const char *const allowed[] = {NULL};
+    char id[132], key[200];
+    struct db *db;
+    int rc;
+
+    if (query_check_args(rq, allowed, r))
+        return;
+    if (rq->seg_len[0] == 0 || rq->seg_len[0] > 128) {
+        problem(r, P_NOT_FOUND, "no such command");
+        return;
+    }
+    snprintf(id, sizeof(id), "%.*s", (int)rq->seg_len[0], rq->seg[0]);
+    queue_key_of(id, key, sizeof(key));
+    if (!(db = query_db(r)))
+        return;
+    rc = db_run(db, Q_QUEUE_GET, DB_ARGS(DB_STR(key, strlen(key))));
+    if (rc == DB_GONE)
+        rc = db_run(db, Q_QUEUE_GET, DB_ARGS(DB_STR(key, strlen(key))));
+    if (rc || (rc = db_next(db, Q_QUEUE_GET)) < 0) {
+        query_db_problem(r, rc);
+        return;
+    }
+    if (rc == 0) {
+        problem(r, P_NOT_FOUND, "no such command");
+        return;
+    }
+    r->status = 200;
+    sbuf_reset(&r->body);
+    status_json(&r->body, db, Q_QUEUE_GET);
+    db_end(db, Q_QUEUE_GET);
+}
+
+void handle_commands_list(const struct request *rq, struct reply *r)
+{
+    static const char *const allowed[] = {"status", "limit", "after", NULL};
+    static const char *const statuses[] = {"queued", "running", "succeeded", "failed", NULL};
+    const struct req_arg *st = request_arg(rq, "status");
+    const struct req_arg *after = request_arg(rq, "after");
+    int64_t limit = 50, key = 0, from = 0, got = 0;
+    char like[40], next[CURSOR_MAX] = "";
+    enum q q = st ? Q_QUEUE_LIST_STATUS : Q_QUEUE_LIST;
+    struct db *db;
+    int rc;
+
+    if (query_check_args(rq, allowed, r) || query_int_arg(rq, "limit", 1, 200, &limit, r))
+        return;
+    if (st) {
+        bool ok = false;
+        for (const char *const *s = statuses; *s; s++)
+            ok |= strcmp(*s, st->val) == 0;
+        if (!ok) {
+            problem(r, P_INVALID_PARAMETER, "status must be queued, running, succeeded or failed");
+            return;
+        }
+    }
+    if (after && !cursor_decode(after->val, 'q', &key, &from)) {
+        problem(r, P_INVALID_PARAMETER, "after is not a cursor of this list");
+        return;
+    }
+    snprintf(like, sizeof(like), "%s%s%%", auth_scope(), auth_scope()[0] ? ":" : "");
+    if (!(db = query_db(r)))
+        return;
+    if (st)
+        rc = db_run(db, q, DB_ARGS(DB_STR(st->val, strlen(st->val)), DB_I64(from),
+                                   DB_STR(like, strlen(like)), DB_I64(limit + 1)));
+    else
+        rc = db_run(db, q,
+                    DB_ARGS(DB_I64(from), DB_STR(like, strlen(like)), DB_I64(limit + 1)));
+    if (rc) {
+        query_db_problem(r, rc);
+        return;
+    }
+    r->status = 200;
+    sbuf_reset(&r->body);
+    sbuf_adds(&r->body, "{\"items\":[");
+    while ((rc = db_next(db, q)) == 1) {
+        if (got == limit) {
+            db_end(db, q);
+            break;
+        }
+        if (got++)
+            sbuf_addch(&r->body, ',');
+        status_json(&r->body, db, q);
+        cursor_encode('q', 0, db_i64(db, q, 8), next);
+    }
+    if (rc < 0) {
+        query_db_problem(r, rc);
+        return;
+    }
+    if (rc == 1)
+        sbuf_printf(&r->body, "],\"next_cursor\":\"%s\"}", next);
+    else
+        sbuf_adds(&r->body, "],\"next_cursor\":null}");
+}
+
+void queue_metrics(struct sbuf *b)
+{
+    struct db *db = db_thread();
+    int64_t depth[4] = {0, 0, 0, 0}; /* queued running failed other */
+    double oldest = 0;
+    size_t n;
+    int rc;
+
+    if (!db || db_run(db, Q_QUEUE_STATS, NULL, 0))
+        return;
+    while ((rc = db_next(db, Q_QUEUE_STATS)) == 1) {
+        const char *st = db_str(db, Q_QUEUE_STATS, 0, &n);
+        int i = strncmp(st, "queued", n) == 0 ? 0 : strncmp(st, "running", n) == 0 ? 1
+              : strncmp(st, "failed", n) == 0 ? 2 : 3;
+        depth[i] += db_i64(db, Q_QUEUE_STATS, 1);
+        if (i < 2 && db_i64(db, Q_QUEUE_STATS, 2) / 1e6 > oldest)
+            oldest = (double)db_i64(db, Q_QUEUE_STATS, 2) / 1e6;
+    }
+    sbuf_adds(b, "# HELP cqrsd_queue_depth Asynchronous commands waiting or running.\n"
+                 "# TYPE cqrsd_queue_depth gauge\n");
+    sbuf_printf(b, "cqrsd_queue_depth{status=\"queued\"} %" PRId64 "\n", depth[0]);
+    sbuf_printf(b, "cqrsd_queue_depth{status=\"running\"} %" PRId64 "\n", depth[1]);
+    sbuf_adds(b, "# HELP cqrsd_queue_oldest_age_seconds Age of the oldest unfinished "
+                 "asynchronous command.\n# TYPE cqrsd_queue_oldest_age_seconds gauge\n");
+    sbuf_printf(b, "cqrsd_queue_oldest_age_seconds %.3f\n", oldest);
+    sbuf_adds(b, "# HELP cqrsd_queue_dead_letters Asynchronous commands that failed "
+                 "(GET /commands?status=failed).\n# TYPE cqrsd_queue_dead_letters gauge\n");
+    sbuf_printf(b, "cqrsd_queue_dead_letters %" PRId64 "\n", depth[2]);
+}
