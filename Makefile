@@ -13,7 +13,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 
 SRC      := $(wildcard src/*.c)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
-GEN      := build/gen/sql_files.c build/gen/sql_recompute.c
+GEN      := build/gen/sql_files.c build/gen/sql_recompute.c build/gen/openapi.c
 HDRS     := $(wildcard include/*.h)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
@@ -24,6 +24,10 @@ all: build/cqrsd
 build/gen/sql_files.c: scripts/embed-sql.sh $(wildcard sql/*.sql)
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh sql_files $(sort $(wildcard sql/*.sql)) > $@.tmp && mv $@.tmp $@
+
+build/gen/openapi.c: scripts/embed-sql.sh src/openapi.json
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql.sh openapi_files src/openapi.json > $@.tmp && mv $@.tmp $@
 
 build/gen/sql_recompute.c: scripts/embed-sql.sh $(wildcard sql/recompute/*.sql)
 	@mkdir -p $(dir $@)

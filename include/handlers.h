@@ -7,6 +7,7 @@
 /* operations (http.c) */
 void handle_healthz(const struct request *rq, struct reply *r);
 void handle_readyz(const struct request *rq, struct reply *r);
+void handle_openapi(const struct request *rq, struct reply *r);
 /* commands (cmd.c) */
 void handle_command(const struct request *rq, struct reply *r);
 /* queries (query.c) */

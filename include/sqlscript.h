@@ -14,6 +14,8 @@ struct sql_file {
 extern const struct sql_file sql_files[];
 /* sql/recompute/VIEW.sql: each view recomputed from the write tables. */
 extern const struct sql_file sql_recompute[];
+/* src/openapi.json, the API description served at GET /openapi.json. */
+extern const struct sql_file openapi_files[];
 
 /*
  * Split a script into statements as the mysql client does: ';' by default,

@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "problem.h"
 #include "route.h"
+#include "sqlscript.h"
 #include "stream.h"
 
 /*=== State ===*/
@@ -483,6 +484,12 @@ void handle_readyz(const struct request *rq, struct reply *r)
     problem(r, P_DATABASE_UNAVAILABLE, "%s", !w && !rd ? "the write and read accounts do not answer"
                                               : !w     ? "the write account does not answer"
                                                        : "the read account does not answer");
+}
+
+void handle_openapi(const struct request *rq, struct reply *r)
+{
+    (void)rq;
+    reply_json(r, 200, openapi_files[0].text, openapi_files[0].len);
 }
 
 /*=== Start and stop ===*/

@@ -21,6 +21,7 @@ static const struct route routes[] = {
     {"/queries/events", M_GET, handle_events_page, NULL, false},
     {"/queries/events/stream", M_GET, handle_events_stream, NULL, false},
     {"/metrics", M_GET, handle_metrics, NULL, false},
+    {"/openapi.json", M_GET, handle_openapi, NULL, false},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
