@@ -58,6 +58,14 @@ int cmd_event(struct cmd_ctx *cx, const char *type, const char *aggregate_type,
 int cmd_ack(struct cmd_ctx *cx, struct reply *r, int status, const char *aggregate_type,
             int64_t aggregate_id, int64_t version);
 
+/*
+ * Parse a request body and check its envelope and data (no database): 0 with
+ * *root (caller frees), *def and *v set; else r holds the 400/422 problem
+ * (and *root may still need freeing).
+ */
+int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
+              const struct command_def **def, struct jv_vals *v);
+
 /* The command type named `type`, or NULL. */
 const struct command_def *cmd_find(const char *type);
 

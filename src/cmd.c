@@ -146,8 +146,8 @@ static void backoff(int attempt)
  * Parse and check the envelope and its data. On success *def, *data and *v
  * are set and 0 is returned; otherwise r holds the problem (400/422).
  */
-static int parse_envelope(const struct request *rq, struct reply *r, json_t **root,
-                          const struct command_def **def, struct jv_vals *v)
+int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
+              const struct command_def **def, struct jv_vals *v)
 {
     json_error_t jerr;
     json_t *errors = NULL, *type, *data;
@@ -155,7 +155,7 @@ static int parse_envelope(const struct request *rq, struct reply *r, json_t **ro
     json_t *m;
     int nerr = 0;
 
-    *root = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!*root)
         return problem(r, P_MALFORMED_JSON, "the body is not valid JSON (line %d, column %d)",
                        jerr.line, jerr.column), -1;
@@ -240,7 +240,7 @@ void handle_command(const struct request *rq, struct reply *r)
     memset(&cx, 0, sizeof(cx));
     if (idem_prepare(&idem, rq, r))
         goto out; /* 400 */
-    if (parse_envelope(rq, r, &root, &def, &v))
+    if (cmd_parse(rq->body, rq->body_len, r, &root, &def, &v))
         goto out;
     cx.type = def->type;
     cx.data = json_object_get(root, "data");
