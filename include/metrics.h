@@ -15,6 +15,8 @@ void metrics_request(int route, enum method m, int status, double seconds);
 void metrics_command(const char *type, enum metric_outcome outcome);
 void metrics_retry(void);
 void metrics_db_connection(int side, int delta);
+/* The last sample check of the read model: rows differing, rows compared. */
+void metrics_drift(long diffs, long rows);
 
 void handle_metrics(const struct request *rq, struct reply *r);
 

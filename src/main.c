@@ -81,6 +81,8 @@ static int serve(const struct config *cfg)
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the event stream poller");
     if (queue_start(cfg->queue_workers, cfg->queue_max_attempts))
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the command queue workers");
+    if (views_audit_start(cfg))
+        log_msg(LOG_LVL_WARN, "cqrsd: cannot start the read model sample check");
     if (idem_purger_start())
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the idempotency key purger");
     for (;;) {
@@ -97,6 +99,7 @@ static int serve(const struct config *cfg)
     http_stop(10000);
     queue_stop();
     stream_stop();
+    views_audit_stop();
     idem_purger_stop();
     db_thread_release();
     db_global_end();

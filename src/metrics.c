@@ -35,7 +35,8 @@ static struct {
     _Atomic uint64_t commands[MAX_TYPES][OUT__COUNT];
     _Atomic uint64_t retries;
     _Atomic int64_t connections[2];
-} m;
+    _Atomic int64_t drift, drift_checked;
+} m = {.drift = -1};
 
 static int method_slot(enum method me)
 {
@@ -86,6 +87,12 @@ void metrics_retry(void)
 void metrics_db_connection(int side, int delta)
 {
     atomic_fetch_add_explicit(&m.connections[side ? 1 : 0], delta, memory_order_relaxed);
+}
+
+void metrics_drift(long diffs, long rows)
+{
+    atomic_store(&m.drift, diffs);
+    atomic_store(&m.drift_checked, rows);
 }
 
 static uint64_t get(_Atomic uint64_t *c)
@@ -173,5 +180,13 @@ void handle_metrics(const struct request *rq, struct reply *r)
                 (long long)atomic_load(&m.connections[DB_WRITE]));
     sbuf_printf(b, "cqrsd_db_connections{account=\"read\"} %lld\n",
                 (long long)atomic_load(&m.connections[DB_READ]));
+    sbuf_adds(b, "# HELP cqrsd_read_model_drift_rows View rows of recently changed aggregates "
+                 "that differ from the write model at the last sample check (-1: not yet run).\n"
+                 "# TYPE cqrsd_read_model_drift_rows gauge\n");
+    sbuf_printf(b, "cqrsd_read_model_drift_rows %lld\n", (long long)atomic_load(&m.drift));
+    sbuf_adds(b, "# HELP cqrsd_read_model_checked_rows View rows compared at the last sample "
+                 "check.\n# TYPE cqrsd_read_model_checked_rows gauge\n");
+    sbuf_printf(b, "cqrsd_read_model_checked_rows %lld\n",
+                (long long)atomic_load(&m.drift_checked));
     queue_metrics(b);
 }

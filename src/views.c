@@ -2,12 +2,15 @@
 #include "views.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "db.h"
+#include "log.h"
+#include "metrics.h"
 #include "sbuf.h"
 #include "sqlscript.h"
 
@@ -153,8 +156,12 @@ static void print_value(const char *v)
 }
 
 /* Merge-compare expected (recompute) and found (view) rows, both ordered by key. */
+/*
+ * Merge-compare the view's rows with their recomputation, both in key order:
+ * every row, or (filter: "1,2,3") only those keys. print: report each difference.
+ */
 static int verify_view(struct session *exp, struct session *got, const struct view *v,
-                       long *rows, long *diffs)
+                       const char *filter, bool print, long *rows, long *diffs)
 {
     const struct sql_file *f = recompute_of(v->table);
     struct sbuf cols = SBUF_INIT, q = SBUF_INIT, names = SBUF_INIT;
@@ -168,9 +175,22 @@ static int verify_view(struct session *exp, struct session *got, const struct vi
     if (!f || view_columns(got, v->table, &cols))
         goto out;
     recompute_text(f, &rs, &rn);
-    sbuf_printf(&q, "SELECT %s FROM `%s` ORDER BY `%s`", cols.buf, v->table, v->key);
+    if (filter) {
+        sbuf_printf(&q, "SELECT %s FROM `%s` WHERE `%s` IN (%s) ORDER BY `%s`", cols.buf,
+                    v->table, v->key, filter, v->key);
+        sbuf_printf(&names, "SELECT * FROM (%.*s) r WHERE r.`%s` IN (%s) ORDER BY r.`%s`",
+                    (int)rn, rs, v->key, filter, v->key);
+        if (names.oom)
+            goto out;
+        rs = names.buf;
+        rn = names.len;
+    } else {
+        sbuf_printf(&q, "SELECT %s FROM `%s` ORDER BY `%s`", cols.buf, v->table, v->key);
+    }
     if (q.oom || !(rg = db_admin_stream(got->a, q.buf, q.len, got->err, sizeof(got->err))) ||
         !(re = db_admin_stream(exp->a, rs, rn, exp->err, sizeof(exp->err)))) {
+        if (!print)
+            goto out;
         fprintf(stderr, "cqrsd: verify %s: %s%s\n", v->table, rg ? "" : got->err,
                 rg ? exp->err : "");
         goto out;
@@ -182,14 +202,16 @@ static int verify_view(struct session *exp, struct session *got, const struct vi
         int64_t kg = g ? strtoll(g[0], NULL, 10) : INT64_MAX;
         (*rows)++;
         if (ke < kg) {
-            printf("%s %" PRId64 ": row missing from the view\n", v->table, ke);
+            if (print)
+                printf("%s %" PRId64 ": row missing from the view\n", v->table, ke);
             (*diffs)++;
             e = db_admin_next(re, &ne);
             continue;
         }
         if (kg < ke) {
-            printf("%s %" PRId64 ": row in the view that the write model does not have\n",
-                   v->table, kg);
+            if (print)
+                printf("%s %" PRId64 ": row in the view that the write model does not have\n",
+                       v->table, kg);
             (*diffs)++;
             g = db_admin_next(rg, &ng);
             continue;
@@ -197,6 +219,9 @@ static int verify_view(struct session *exp, struct session *got, const struct vi
         for (unsigned c = 1; c < ne && c < ng; c++) {
             bool same = (!e[c] && !g[c]) || (e[c] && g[c] && strcmp(e[c], g[c]) == 0);
             if (same)
+                continue;
+            (*diffs)++;
+            if (!print)
                 continue;
             /* column name: the c-th of cols */
             const char *p = cols.buf;
@@ -212,7 +237,6 @@ static int verify_view(struct session *exp, struct session *got, const struct vi
             fputs(", found ", stdout);
             print_value(g[c]);
             putchar('\n');
-            (*diffs)++;
         }
         e = db_admin_next(re, &ne);
         g = db_admin_next(rg, &ng);
@@ -239,7 +263,7 @@ int views_verify(const struct config *cfg)
         goto out;
     for (size_t i = 0; i < N_VIEWS; i++) {
         long rows = 0, diffs = 0;
-        if (verify_view(&exp, &got, &views[i], &rows, &diffs))
+        if (verify_view(&exp, &got, &views[i], NULL, true, &rows, &diffs))
             goto out;
         printf("verify-views: %s: %ld rows compared, %ld difference%s\n", views[i].table, rows,
                diffs, diffs == 1 ? "" : "s");
@@ -417,4 +441,176 @@ out:
     db_admin_close(lk.a);
     db_admin_close(mon.a);
     return rc;
+}
+
+/*=== The drift gauge: a sample check inside the daemon ===*/
+
+#define AUDIT_EVERY_S 30
+#define AUDIT_EVENTS 500 /* the aggregates the last this many events touched */
+
+static struct {
+    const struct config *cfg;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t kick;
+    bool running, stop;
+} g_audit = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
+
+struct idlists {
+    struct sbuf product, order, customer;
+};
+
+static void add_id(struct sbuf *b, const char *s)
+{
+    char *e;
+    long long v = s ? strtoll(s, &e, 10) : 0;
+
+    if (!s || *e || v <= 0)
+        return;
+    sbuf_printf(b, "%s%lld", b->len ? "," : "", v);
+}
+
+static int collect_recent(void *ctx, unsigned ncols, const char *const *cols)
+{
+    struct idlists *l = ctx;
+
+    if (ncols < 2 || !cols[0])
+        return 0;
+    if (strcmp(cols[0], "product") == 0)
+        add_id(&l->product, cols[1]);
+    else if (strcmp(cols[0], "order") == 0)
+        add_id(&l->order, cols[1]);
+    else if (strcmp(cols[0], "customer") == 0)
+        add_id(&l->customer, cols[1]);
+    return 0;
+}
+
+static int collect_products(void *ctx, unsigned ncols, const char *const *cols)
+{
+    if (ncols >= 1)
+        add_id(&((struct idlists *)ctx)->product, cols[0]);
+    return 0;
+}
+
+static int collect_customers(void *ctx, unsigned ncols, const char *const *cols)
+{
+    if (ncols >= 1)
+        add_id(&((struct idlists *)ctx)->customer, cols[0]);
+    return 0;
+}
+
+/*
+ * Compare the rows of the aggregates that recent events touched. The reader
+ * account reads the views and the events, the writer the write tables (and
+ * recomputes): neither needs a privilege it does not already have, but for
+ * EXECUTE on cqrs_line_json. Returns the number of differing rows, or -1.
+ */
+static long audit_once(struct session *rd, struct session *wr)
+{
+    struct idlists l = {SBUF_INIT, SBUF_INIT, SBUF_INIT};
+    struct sbuf q = SBUF_INIT;
+    int64_t head = 0;
+    long rows = 0, diffs = 0;
+    static const char head_sql[] = "SELECT COALESCE(MAX(position), 0) FROM events";
+
+    if (db_admin_exec(rd->a, head_sql, sizeof(head_sql) - 1, read_i64, &head, rd->err,
+                      sizeof(rd->err)))
+        goto fail;
+    sbuf_printf(&q, "SELECT DISTINCT aggregate_type, aggregate_id FROM events WHERE position > "
+                    "%" PRId64, head - AUDIT_EVENTS);
+    if (q.oom || db_admin_exec(rd->a, q.buf, q.len, collect_recent, &l, rd->err, sizeof(rd->err)))
+        goto fail;
+    sbuf_reset(&q);
+    if (l.order.len) { /* an order touches its products' and its customer's rows too */
+        sbuf_printf(&q, "SELECT DISTINCT product_id FROM order_lines WHERE order_id IN (%s)",
+                    l.order.buf);
+        if (q.oom || db_admin_exec(wr->a, q.buf, q.len, collect_products, &l, wr->err,
+                                   sizeof(wr->err)))
+            goto fail;
+        sbuf_reset(&q);
+        sbuf_printf(&q, "SELECT DISTINCT customer_id FROM orders WHERE id IN (%s)", l.order.buf);
+        if (q.oom || db_admin_exec(wr->a, q.buf, q.len, collect_customers, &l, wr->err,
+                                   sizeof(wr->err)))
+            goto fail;
+    }
+    if ((l.product.len && verify_view(wr, rd, &views[0], l.product.buf, false, &rows, &diffs)) ||
+        (l.order.len && verify_view(wr, rd, &views[1], l.order.buf, false, &rows, &diffs)) ||
+        (l.customer.len && verify_view(wr, rd, &views[2], l.customer.buf, false, &rows, &diffs)))
+        goto fail;
+    sbuf_release(&q);
+    sbuf_release(&l.product);
+    sbuf_release(&l.order);
+    sbuf_release(&l.customer);
+    metrics_drift(diffs, rows);
+    return diffs;
+fail:
+    sbuf_release(&q);
+    sbuf_release(&l.product);
+    sbuf_release(&l.order);
+    sbuf_release(&l.customer);
+    return -1;
+}
+
+static void *audit_main(void *arg)
+{
+    struct session rd = {0}, wr = {0};
+
+    (void)arg;
+    pthread_mutex_lock(&g_audit.lock);
+    while (!g_audit.stop) {
+        struct timespec until;
+        pthread_mutex_unlock(&g_audit.lock);
+        if (!rd.a)
+            rd.a = db_admin_open(&g_audit.cfg->read_dsn, g_audit.cfg->read_dsn.database, rd.err,
+                                 sizeof(rd.err));
+        if (!wr.a && (wr.a = db_admin_open(&g_audit.cfg->write_dsn,
+                                           g_audit.cfg->write_dsn.database, wr.err,
+                                           sizeof(wr.err))))
+            db_admin_exec(wr.a, "SET SESSION group_concat_max_len = 16777216", 44, NULL, NULL,
+                          wr.err, sizeof(wr.err));
+        if (rd.a && wr.a) {
+            long d = audit_once(&rd, &wr);
+            if (d < 0) { /* start over with fresh connections next time */
+                db_admin_close(rd.a);
+                db_admin_close(wr.a);
+                rd.a = wr.a = NULL;
+            } else if (d > 0) {
+                log_msg(LOG_LVL_WARN, "read model: %ld recently changed rows differ from the "
+                                      "write model (run cqrsd verify-views)", d);
+            }
+        }
+        pthread_mutex_lock(&g_audit.lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += AUDIT_EVERY_S;
+        while (!g_audit.stop &&
+               pthread_cond_timedwait(&g_audit.kick, &g_audit.lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&g_audit.lock);
+    db_admin_close(rd.a);
+    db_admin_close(wr.a);
+    db_thread_release();
+    return NULL;
+}
+
+int views_audit_start(const struct config *cfg)
+{
+    g_audit.cfg = cfg;
+    g_audit.stop = false;
+    if (pthread_create(&g_audit.thread, NULL, audit_main, NULL))
+        return -1;
+    g_audit.running = true;
+    return 0;
+}
+
+void views_audit_stop(void)
+{
+    if (!g_audit.running)
+        return;
+    pthread_mutex_lock(&g_audit.lock);
+    g_audit.stop = true;
+    pthread_cond_signal(&g_audit.kick);
+    pthread_mutex_unlock(&g_audit.lock);
+    pthread_join(g_audit.thread, NULL);
+    g_audit.running = false;
 }
