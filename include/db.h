@@ -62,6 +62,9 @@ uint64_t db_insert_id(struct db *db, enum q q);
 /* Run q and read its one row's first column as an integer: DB_NOTFOUND if none. */
 int db_one_i64(struct db *db, enum q q, int64_t *out, const struct db_param *p, size_t np);
 
+/* Was the last DB_RETRY a lock wait timeout (not a deadlock)? */
+bool db_was_lock_timeout(const struct db *db);
+
 /* Transactions on the write connection. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);

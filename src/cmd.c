@@ -235,6 +235,7 @@ void handle_command(const struct request *rq, struct reply *r)
     struct idem idem;
     int rc = DB_OK;
     bool async = prefers_async(rq->prefer);
+    int lock_timeouts = 0;
     char qkey[200] = "";
 
     memset(&cx, 0, sizeof(cx));
@@ -306,7 +307,8 @@ void handle_command(const struct request *rq, struct reply *r)
         db_rollback(cx.db);
         if (http_stopping()) /* shutting down: answer now rather than retry */
             break;
-        if (rc == DB_RETRY) {
+        /* deadlocks are retried; a lock wait timeout (5 s) only once: bounded at ~10 s */
+        if (rc == DB_RETRY && !(db_was_lock_timeout(cx.db) && lock_timeouts++ >= 1)) {
             metrics_retry();
             continue;
         }

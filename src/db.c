@@ -36,6 +36,7 @@ struct stmt {
 struct side {
     MYSQL *my;
     int which; /* DB_WRITE or DB_READ */
+    struct db *owner;
     const struct dsn *dsn;
     int64_t next_try_ms;
     struct stmt st[Q__COUNT];
@@ -43,6 +44,7 @@ struct side {
 
 struct db {
     struct side side[2];
+    unsigned last_errno; /* of the last error on this thread's connections */
 };
 
 /* Set once by db_global_init before any thread starts, then only read. */
@@ -78,8 +80,10 @@ static MYSQL *connect_dsn(const struct dsn *d, const char *database, bool sessio
         proto = MYSQL_PROTOCOL_SOCKET;
     mysql_options(my, MYSQL_OPT_PROTOCOL, &proto);
     if (session_setup) {
+        /* lock waits are bounded: row locks 5 s, metadata locks (DDL) 10 s */
         mysql_options(my, MYSQL_INIT_COMMAND,
-                      "SET time_zone = '+00:00', innodb_lock_wait_timeout = 5");
+                      "SET time_zone = '+00:00', innodb_lock_wait_timeout = 5, "
+                      "lock_wait_timeout = 10");
         mysql_options(my, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     }
     if (!mysql_real_connect(my, d->host, d->user, d->password[0] ? d->password : NULL,
@@ -140,6 +144,7 @@ static int side_up(struct side *sd)
 /* Sort a server error into the rc classes; 2006/2013 and friends close the side. */
 static int classify(struct side *sd, unsigned e, const char *what)
 {
+    sd->owner->last_errno = e;
     switch (e) {
     case 1213: /* ER_LOCK_DEADLOCK */
     case 1205: /* ER_LOCK_WAIT_TIMEOUT */
@@ -210,6 +215,8 @@ struct db *db_thread(void)
     db->side[DB_READ].dsn = &g_cfg->read_dsn;
     db->side[DB_WRITE].which = DB_WRITE;
     db->side[DB_READ].which = DB_READ;
+    db->side[DB_WRITE].owner = db;
+    db->side[DB_READ].owner = db;
     pthread_setspecific(g_key, db);
     return db;
 }
@@ -421,6 +428,12 @@ uint64_t db_affected(struct db *db, enum q q)
 uint64_t db_insert_id(struct db *db, enum q q)
 {
     return mysql_stmt_insert_id(db->side[catalog[q].side].st[q].st);
+}
+
+bool db_was_lock_timeout(const struct db *db)
+{
+    return db->last_errno == 1205 || db->last_errno == 1969 || db->last_errno == 3024 ||
+           db->last_errno == 1317;
 }
 
 int db_one_i64(struct db *db, enum q q, int64_t *out, const struct db_param *p, size_t np)
