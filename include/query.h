@@ -20,6 +20,16 @@ int query_run(struct db *db, enum q q, const struct db_param *p, size_t np);
 /* 503 database-unavailable or 500 for a db rc. */
 void query_db_problem(struct reply *r, int rc);
 
+/*
+ * A cursor-paged list: run q (asked for limit + 1 rows), write up to `limit`
+ * items as {"items":[…],"next_cursor":…}; the cursor comes from the last
+ * item shown, and is null when no row was left over.
+ */
+typedef void (*query_item_fn)(struct sbuf *b, struct db *db, enum q q);
+typedef void (*query_cursor_fn)(struct db *db, enum q q, char *out);
+void query_list(struct db *db, enum q q, const struct db_param *p, size_t np, int64_t limit,
+                query_item_fn item, query_cursor_fn cursor_of, struct reply *r);
+
 /* Strong ETag of a document: a quoted 64-bit FNV-1a hash. */
 void query_etag(const char *doc, size_t n, char out[24]);
 /* True when an If-None-Match header value matches etag. */

@@ -185,16 +185,17 @@ void handle_customer_get(const struct request *rq, struct reply *r)
 
 /*=== Lists ===*/
 
-/*
- * Run list statement q, append up to `limit` documents (column 0) as
- * {"items":[…],"next_cursor":…}. The statement was asked for limit + 1 rows;
- * an extra row means another page, whose cursor comes from the last item
- * shown through cursor_of.
- */
-typedef void (*cursor_fn)(struct db *db, enum q q, char out[CURSOR_MAX]);
+/* The item of a list row: its stored document (column 0). */
+static void doc_item(struct sbuf *b, struct db *db, enum q q)
+{
+    size_t n;
+    const char *doc = db_str(db, q, 0, &n);
 
-static void list_reply(struct db *db, enum q q, const struct db_param *p, size_t np,
-                       int64_t limit, cursor_fn cursor_of, struct reply *r)
+    sbuf_add(b, doc, n);
+}
+
+void query_list(struct db *db, enum q q, const struct db_param *p, size_t np, int64_t limit,
+                query_item_fn item, query_cursor_fn cursor_of, struct reply *r)
 {
     char next[CURSOR_MAX] = "";
     int64_t got = 0;
@@ -208,16 +209,13 @@ static void list_reply(struct db *db, enum q q, const struct db_param *p, size_t
     sbuf_reset(&r->body);
     sbuf_adds(&r->body, "{\"items\":[");
     while ((rc = db_next(db, q)) == 1) {
-        size_t n;
-        const char *doc;
         if (got == limit) { /* one more than asked: there is a next page */
             db_end(db, q);
             break;
         }
-        doc = db_str(db, q, 0, &n);
         if (got++)
             sbuf_addch(&r->body, ',');
-        sbuf_add(&r->body, doc, n);
+        item(&r->body, db, q);
         cursor_of(db, q, next);
     }
     if (rc < 0) {
@@ -228,6 +226,12 @@ static void list_reply(struct db *db, enum q q, const struct db_param *p, size_t
         sbuf_printf(&r->body, "],\"next_cursor\":\"%s\"}", next);
     else
         sbuf_adds(&r->body, "],\"next_cursor\":null}");
+}
+
+static void list_reply(struct db *db, enum q q, const struct db_param *p, size_t np,
+                       int64_t limit, query_cursor_fn cursor_of, struct reply *r)
+{
+    query_list(db, q, p, np, limit, doc_item, cursor_of, r);
 }
 
 /* product lists: columns doc, product_id, price_cents, units_sold */

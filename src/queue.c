@@ -429,17 +429,21 @@ void handle_command_status(const struct request *rq, struct reply *r)
     db_end(db, Q_QUEUE_GET);
 }
 
+static void cursor_by_seq(struct db *db, enum q q, char *out)
+{
+    cursor_encode('q', 0, db_i64(db, q, 8), out);
+}
+
 void handle_commands_list(const struct request *rq, struct reply *r)
 {
     static const char *const allowed[] = {"status", "limit", "after", NULL};
     static const char *const statuses[] = {"queued", "running", "succeeded", "failed", NULL};
     const struct req_arg *st = request_arg(rq, "status");
     const struct req_arg *after = request_arg(rq, "after");
-    int64_t limit = 50, key = 0, from = 0, got = 0;
-    char like[40], next[CURSOR_MAX] = "";
+    int64_t limit = 50, key = 0, from = 0;
+    char like[40];
     enum q q = st ? Q_QUEUE_LIST_STATUS : Q_QUEUE_LIST;
     struct db *db;
-    int rc;
 
     if (query_check_args(rq, allowed, r) || query_int_arg(rq, "limit", 1, 200, &limit, r))
         return;
@@ -460,36 +464,13 @@ void handle_commands_list(const struct request *rq, struct reply *r)
     if (!(db = query_db(r)))
         return;
     if (st)
-        rc = db_run(db, q, DB_ARGS(DB_STR(st->val, strlen(st->val)), DB_I64(from),
-                                   DB_STR(like, strlen(like)), DB_I64(limit + 1)));
+        query_list(db, q,
+                   DB_ARGS(DB_STR(st->val, strlen(st->val)), DB_I64(from),
+                           DB_STR(like, strlen(like)), DB_I64(limit + 1)),
+                   limit, status_json, cursor_by_seq, r);
     else
-        rc = db_run(db, q,
-                    DB_ARGS(DB_I64(from), DB_STR(like, strlen(like)), DB_I64(limit + 1)));
-    if (rc) {
-        query_db_problem(r, rc);
-        return;
-    }
-    r->status = 200;
-    sbuf_reset(&r->body);
-    sbuf_adds(&r->body, "{\"items\":[");
-    while ((rc = db_next(db, q)) == 1) {
-        if (got == limit) {
-            db_end(db, q);
-            break;
-        }
-        if (got++)
-            sbuf_addch(&r->body, ',');
-        status_json(&r->body, db, q);
-        cursor_encode('q', 0, db_i64(db, q, 8), next);
-    }
-    if (rc < 0) {
-        query_db_problem(r, rc);
-        return;
-    }
-    if (rc == 1)
-        sbuf_printf(&r->body, "],\"next_cursor\":\"%s\"}", next);
-    else
-        sbuf_adds(&r->body, "],\"next_cursor\":null}");
+        query_list(db, q, DB_ARGS(DB_I64(from), DB_STR(like, strlen(like)), DB_I64(limit + 1)),
+                   limit, status_json, cursor_by_seq, r);
 }
 
 void queue_metrics(struct sbuf *b)
