@@ -41,7 +41,6 @@ enum q {
     Q_QUEUE_STATS,
     /* read side (reader account) */
     Q_PRODUCT_DOC,
-    Q_PRODUCT_DOCS,
     Q_PRODUCTS_BY_ID,
     Q_PRODUCTS_BY_PRICE,
     Q_PRODUCTS_BY_SOLD,

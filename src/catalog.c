@@ -87,9 +87,6 @@ const struct catalog_entry catalog[Q__COUNT] = {
                      "GROUP BY status"),
 
     R(Q_PRODUCT_DOC, "SELECT doc FROM product_view WHERE product_id = ?"),
-    /* up to 16 concurrent GETs in one statement (batch.c) */
-    R(Q_PRODUCT_DOCS, "SELECT product_id, doc FROM product_view WHERE product_id IN "
-                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     R(Q_PRODUCTS_BY_ID,
       PRODUCT_LIST_COLS "WHERE product_id > ? ORDER BY product_id LIMIT ?"),
     R(Q_PRODUCTS_BY_PRICE,

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
 #include "cursor.h"
 #include "handlers.h"
 #include "problem.h"
@@ -171,28 +170,7 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
 
 void handle_product_get(const struct request *rq, struct reply *r)
 {
-    static const char *const allowed[] = {NULL};
-    struct db *db;
-    int64_t id;
-    int rc;
-
-    if (query_check_args(rq, allowed, r) || path_id(rq, 0, &id, r) || !(db = query_db(r)))
-        return;
-    sbuf_reset(&r->body);
-    rc = batch_product_doc(db, id, &r->body);
-    if (rc < 0) {
-        query_db_problem(r, rc);
-        return;
-    }
-    if (rc == 0) {
-        problem(r, P_NOT_FOUND, "product %" PRId64 " not found", id);
-        return;
-    }
-    query_etag(r->body.buf, r->body.len, r->etag);
-    r->content_type = "application/json";
-    r->status = 200;
-    if (rq->if_none_match && query_etag_match(rq->if_none_match, r->etag))
-        r->status = 304;
+    doc_by_id(rq, r, Q_PRODUCT_DOC, "product");
 }
 
 void handle_order_get(const struct request *rq, struct reply *r)
