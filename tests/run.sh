@@ -135,6 +135,32 @@ if [ -f "$T/daemon-main.pid" ]; then
     fi
 fi
 
+# stop the shared MariaDB before the smoke runs: the benchmark starts its own
+sh "$top/scripts/mariadb.sh" stop "$T/db" >/dev/null 2>&1
+
+if [ "$only_integration" = no ] && [ -z "${ONLY:-}" ]; then
+    if [ -f tests/fuzz/run.sh ]; then
+        echo "== fuzzing: every target for ${TEST_FUZZ_SECONDS:-20} s (make fuzz runs longer)"
+        FUZZ_SECONDS=${TEST_FUZZ_SECONDS:-20} bash tests/fuzz/run.sh >"$T/fuzz.out" 2>&1
+        rc=$?
+        grep -E "^(fuzz|FAIL|crash|==)" "$T/fuzz.out" | tail -15
+        add_counts "$T/fuzz.out" fuzz
+        [ $rc -ne 0 ] && ! grep -qE 'fuzz: [0-9]+ passed, [1-9]' "$T/fuzz.out" &&
+            { echo "FAIL fuzz: exited $rc"; tail -20 "$T/fuzz.out"; fail=$((fail + 1)); }
+    fi
+    if [ -f tests/bench/run.sh ]; then
+        echo "== benchmark smoke run (make bench BENCH_SECONDS=2)"
+        if make -s bench BENCH_SECONDS=2 >"$T/bench.out" 2>&1; then
+            pass=$((pass + 1))
+            tail -15 "$T/bench.out"
+        else
+            fail=$((fail + 1))
+            echo "FAIL bench smoke run"
+            tail -30 "$T/bench.out"
+        fi
+    fi
+fi
+
 # sanitizer reports from any daemon or tool run under the sanitizer build
 reports=$(ls "$T"/asan.* "$T"/ubsan.* 2>/dev/null)
 if [ -n "$reports" ]; then
