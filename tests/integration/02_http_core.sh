@@ -106,10 +106,10 @@ is_problem "404 POST unknown" 404 not-found "$(post /nope '{"type":"X","data":{}
 #=== 405 with Allow on known routes ===
 
 is_problem "405 DELETE /commands" 405 method-not-allowed "$(req -X DELETE "$BASE/commands")"
-check "405 DELETE /commands Allow" "OPTIONS POST" "$(allow_set)"
+check "405 DELETE /commands Allow" "GET HEAD OPTIONS POST" "$(allow_set)"
 every_response "405 DELETE /commands"
-is_problem "405 GET /commands" 405 method-not-allowed "$(req "$BASE/commands")"
-check "405 GET /commands Allow" "OPTIONS POST" "$(allow_set)"
+is_problem "405 PUT /commands" 405 method-not-allowed "$(req -X PUT "$BASE/commands")"
+check "405 PUT /commands Allow (GET lists asynchronous commands)" "GET HEAD OPTIONS POST" "$(allow_set)"
 is_problem "405 POST /queries/products" 405 method-not-allowed \
     "$(post /queries/products '{"type":"X","data":{}}')"
 check "405 POST /queries/products Allow" "GET HEAD OPTIONS" "$(allow_set)"

@@ -197,7 +197,10 @@ wg=$(grants_of cqrs_writer)
 check "SHOW GRANTS writer: no global or database privilege" "" \
     "$(echo "$wg" | grep -E ' ON (\*\.\*|`cqrs`\.\*) ' | grep -v '^GRANT USAGE ON \*\.\*')"
 check "SHOW GRANTS writer: no DDL, GRANT OPTION or ALL" "" \
-    "$(echo "$wg" | grep -E 'ALL PRIVILEGES|CREATE|DROP|ALTER|INDEX|TRIGGER|REFERENCES|GRANT OPTION|EXECUTE|LOCK TABLES')"
+    "$(echo "$wg" | grep -E 'ALL PRIVILEGES|CREATE|DROP|ALTER|INDEX|TRIGGER|REFERENCES|GRANT OPTION|EXECUTE|LOCK TABLES' |
+        grep -v '^GRANT EXECUTE ON FUNCTION `cqrs`.`cqrs_line_json` TO `cqrs_writer`@`%`$')"
+# its one routine privilege: the drift gauge recomputes order lines with it
+check_match "SHOW GRANTS writer: EXECUTE on cqrs_line_json only" 'GRANT EXECUTE ON FUNCTION `cqrs`.`cqrs_line_json`' "$wg"
 for t in $VIEWS; do
     check "SHOW GRANTS writer: nothing on $t" "" "$(echo "$wg" | grep "\`$t\`")"
 done
