@@ -47,6 +47,7 @@ struct route {
     unsigned methods;     /* M_GET implies M_HEAD */
     handler_fn get, post;
     bool auth; /* needs the command token when one is configured */
+    bool rest; /* the last {…} takes the rest of the path, slashes included */
 };
 
 enum route_result { ROUTE_OK, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED, ROUTE_OPTIONS };

@@ -9,25 +9,28 @@
 #include "queue.h"
 
 static const struct route routes[] = {
-    {"/healthz", M_GET, handle_healthz, NULL, false},
-    {"/readyz", M_GET, handle_readyz, NULL, false},
-    {"/commands", M_GET | M_POST, handle_commands_list, handle_command, true},
-    {"/commands/{id}", M_GET, handle_command_status, NULL, true},
-    {"/queries/products", M_GET, handle_products_list, NULL, false},
-    {"/queries/products/{id}", M_GET, handle_product_get, NULL, false},
-    {"/queries/orders/{id}", M_GET, handle_order_get, NULL, false},
-    {"/queries/customers/{id}", M_GET, handle_customer_get, NULL, false},
-    {"/queries/customers/{id}/orders", M_GET, handle_customer_orders, NULL, false},
-    {"/queries/events", M_GET, handle_events_page, NULL, false},
-    {"/queries/events/stream", M_GET, handle_events_stream, NULL, false},
-    {"/metrics", M_GET, handle_metrics, NULL, false},
-    {"/openapi.json", M_GET, handle_openapi, NULL, false},
+    {.pattern = "/healthz", .methods = M_GET, .get = handle_healthz},
+    {.pattern = "/readyz", .methods = M_GET, .get = handle_readyz},
+    {.pattern = "/commands", .methods = M_GET | M_POST, .get = handle_commands_list,
+     .post = handle_command, .auth = true},
+    /* its {id} is the rest of the path: libmicrohttpd has decoded %2F in a key to '/' */
+    {.pattern = "/commands/{id}", .methods = M_GET, .get = handle_command_status, .auth = true,
+     .rest = true},
+    {.pattern = "/queries/products", .methods = M_GET, .get = handle_products_list},
+    {.pattern = "/queries/products/{id}", .methods = M_GET, .get = handle_product_get},
+    {.pattern = "/queries/orders/{id}", .methods = M_GET, .get = handle_order_get},
+    {.pattern = "/queries/customers/{id}", .methods = M_GET, .get = handle_customer_get},
+    {.pattern = "/queries/customers/{id}/orders", .methods = M_GET, .get = handle_customer_orders},
+    {.pattern = "/queries/events", .methods = M_GET, .get = handle_events_page},
+    {.pattern = "/queries/events/stream", .methods = M_GET, .get = handle_events_stream},
+    {.pattern = "/metrics", .methods = M_GET, .get = handle_metrics},
+    {.pattern = "/openapi.json", .methods = M_GET, .get = handle_openapi},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
 /* Match path against pattern; captures {…} segments into rq. */
-static bool match(const char *pattern, const char *path, struct request *rq)
+static bool match(const char *pattern, bool rest, const char *path, struct request *rq)
 {
     const char *p = pattern, *s = path;
     int nseg = 0;
@@ -35,7 +38,7 @@ static bool match(const char *pattern, const char *path, struct request *rq)
     while (*p && *s) {
         if (*p == '{') {
             const char *pe = strchr(p, '}');
-            const char *se = strchr(s, '/');
+            const char *se = rest && pe[1] == '\0' ? NULL : strchr(s, '/');
             if (!se)
                 se = s + strlen(s);
             if (se == s || nseg >= REQ_MAX_SEGS)
@@ -59,7 +62,7 @@ enum route_result route_match(struct request *rq, const struct route **out)
     for (size_t i = 0; i < N_ROUTES; i++) {
         const struct route *rt = &routes[i];
         unsigned allowed = rt->methods;
-        if (!match(rt->pattern, rq->path, rq))
+        if (!match(rt->pattern, rt->rest, rq->path, rq))
             continue;
         *out = rt;
         if (allowed & M_GET)
