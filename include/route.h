@@ -29,6 +29,7 @@ struct request {
     const char *if_none_match;
     const char *idempotency_key;
     const char *prefer;
+    bool prefer_async; /* some Prefer header holds respond-async */
     const char *authorization;
     const char *last_event_id;
     const char *request_id;

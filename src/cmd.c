@@ -203,27 +203,6 @@ int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
     return 0;
 }
 
-/* Does a Prefer header ask for respond-async (RFC 7240: a list of preferences)? */
-static bool prefers_async(const char *prefer)
-{
-    const char *p = prefer;
-
-    while (p && *p) {
-        const char *e;
-        size_t n;
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        e = p;
-        while (*e && *e != ',' && *e != ';' && *e != ' ' && *e != '\t')
-            e++;
-        n = (size_t)(e - p);
-        if (n == 13 && strncasecmp(p, "respond-async", 13) == 0)
-            return true;
-        p = strchr(e, ',');
-    }
-    return false;
-}
-
 /*=== The pipeline ===*/
 
 void handle_command(const struct request *rq, struct reply *r)
@@ -234,7 +213,7 @@ void handle_command(const struct request *rq, struct reply *r)
     json_t *root = NULL;
     struct idem idem;
     int rc = DB_OK;
-    bool async = prefers_async(rq->prefer);
+    bool async = rq->prefer_async;
     int lock_timeouts = 0;
     char qkey[200] = "";
 

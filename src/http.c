@@ -141,6 +141,37 @@ bool http_json_content_type(const char *ct)
     return *ct == '\0';
 }
 
+/* Does a Prefer value ask for respond-async (RFC 7240: a list of preferences)? */
+static bool prefers_async(const char *prefer)
+{
+    const char *p = prefer;
+
+    while (p && *p) {
+        const char *e;
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        e = p;
+        while (*e && *e != ',' && *e != ';' && *e != ' ' && *e != '\t' && *e != '=')
+            e++;
+        if (e - p == 13 && strncasecmp(p, "respond-async", 13) == 0)
+            return true;
+        p = strchr(e, ',');
+    }
+    return false;
+}
+
+/* Every Prefer header counts: RFC 7240 allows them in several fields. */
+static enum MHD_Result scan_prefer(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct request *rq = cls;
+
+    (void)kind;
+    if (strcasecmp(key, "Prefer") == 0 && prefers_async(value))
+        rq->prefer_async = true;
+    return MHD_YES;
+}
+
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value)
 {
@@ -310,6 +341,8 @@ static struct conn_req *begin_request(struct MHD_Connection *c, const char *url,
     cr->rq.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     cr->rq.idempotency_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
     cr->rq.prefer = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Prefer");
+    if (cr->rq.prefer)
+        MHD_get_connection_values(c, MHD_HEADER_KIND, scan_prefer, &cr->rq);
     cr->rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     cr->rq.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     atomic_fetch_add(&g_http.in_flight, 1);

@@ -209,7 +209,7 @@ static int run_claimed(struct worker *w, int64_t seq, int *attempts)
     struct jv_vals v;
     size_t n;
     const char *s;
-    char status[16], cmd_id[132];
+    char status[16], cmd_id[132], done_at[24];
     int rc;
 
     memset(&cx, 0, sizeof(cx));
@@ -261,16 +261,17 @@ static int run_claimed(struct worker *w, int64_t seq, int *attempts)
     if ((rc = db_savepoint(w->db)))
         goto out;
     rc = def->run(&cx, &v, &r);
+    time_in(0, done_at); /* finished now, after the command ran */
     if (rc == DB_OK && r.status >= 400) { /* a business rule said no: recorded, not retried */
         if ((rc = db_rollback_savepoint(w->db)))
             goto out;
         rc = db_run(w->db, Q_QUEUE_FINISH,
                     DB_ARGS(DB_STR("failed", 6), DB_NULL, DB_STR(r.body.buf, r.body.len),
-                            DB_STR(cx.now, strlen(cx.now)), DB_I64(seq)));
+                            DB_STR(done_at, strlen(done_at)), DB_I64(seq)));
     } else if (rc == DB_OK && r.status > 0) {
         rc = db_run(w->db, Q_QUEUE_FINISH,
                     DB_ARGS(DB_STR("succeeded", 9), DB_STR(r.body.buf, r.body.len), DB_NULL,
-                            DB_STR(cx.now, strlen(cx.now)), DB_I64(seq)));
+                            DB_STR(done_at, strlen(done_at)), DB_I64(seq)));
     } else if (rc == DB_OK) {
         rc = DB_ERR;
     }

@@ -139,6 +139,17 @@ static int read_i64(void *ctx, unsigned ncols, const char *const *cols)
     return 0;
 }
 
+/* Append a positive integer key to a comma-separated list. */
+static void add_key(struct sbuf *b, const char *s)
+{
+    char *e;
+    long long v = s ? strtoll(s, &e, 10) : 0;
+
+    if (!s || *e || v <= 0)
+        return;
+    sbuf_printf(b, "%s%lld", b->len ? "," : "", v);
+}
+
 static int event_head(struct session *s, int64_t *head)
 {
     static const char q[] = "SELECT position FROM event_head WHERE id = 1";
@@ -231,8 +242,10 @@ static int verify_view(struct session *exp, struct session *got, const struct vi
                     p += 2;
             }
             const char *pe = p ? strchr(p, ',') : NULL;
+            if (p && *p == '`') /* the list quotes names; the report does not */
+                p++;
             printf("%s %" PRId64 " %.*s: expected ", v->table, ke,
-                   p ? (int)(pe ? (size_t)(pe - p) : strlen(p)) : 1, p ? p : "?");
+                   p ? (int)(pe ? (size_t)(pe - p) : strlen(p)) - 1 : 1, p ? p : "?");
             print_value(e[c]);
             fputs(", found ", stdout);
             print_value(g[c]);
@@ -280,30 +293,49 @@ out:
 
 /*=== rebuild-views ===*/
 
-/* Recompute, into table `into`, the rows of view v that events in (after, upto] touched. */
+static int collect_key(void *ctx, unsigned ncols, const char *const *cols)
+{
+    if (ncols >= 1)
+        add_key((struct sbuf *)ctx, cols[0]);
+    return 0;
+}
+
+/*
+ * Recompute, into table `into`, the rows of view v that events in
+ * (after, upto] touched. The keys are read first and written as a literal
+ * list: MariaDB 10.11 can drop rows when an IN (subquery) meets the
+ * recomputation's derived tables (a split-materialization plan).
+ */
 static int catch_up(struct session *s, const struct view *v, const char *into, int64_t after,
                     int64_t upto, const char *cols)
 {
     const struct sql_file *f = recompute_of(v->table);
-    struct sbuf b = SBUF_INIT, aff = SBUF_INIT;
+    struct sbuf b = SBUF_INIT, keys = SBUF_INIT;
     const char *rs;
     size_t rn;
-    int rc;
+    int rc = -1;
 
     if (!f)
         return -1;
     recompute_text(f, &rs, &rn);
-    sbuf_printf(&aff, v->affected, after, upto);
-    sbuf_printf(&b, "DELETE FROM `%s` WHERE `%s` IN (%s)", into, v->key,
-                aff.buf);
+    sbuf_printf(&b, v->affected, after, upto);
+    if (b.oom || db_admin_exec(s->a, b.buf, b.len, collect_key, &keys, s->err, sizeof(s->err))) {
+        fprintf(stderr, "cqrsd: %s\n", s->err);
+        goto out;
+    }
+    sbuf_reset(&b);
+    rc = 0;
+    if (keys.len == 0 || keys.oom)
+        goto out;
+    sbuf_printf(&b, "DELETE FROM `%s` WHERE `%s` IN (%s)", into, v->key, keys.buf);
     if ((rc = run_buf(s, &b)))
         goto out;
     sbuf_printf(&b, "INSERT INTO `%s` (%s) SELECT * FROM (%.*s) r WHERE r.`%s` IN (%s)", into,
-                cols, (int)rn, rs, v->key, aff.buf);
+                cols, (int)rn, rs, v->key, keys.buf);
     rc = run_buf(s, &b);
 out:
     sbuf_release(&b);
-    sbuf_release(&aff);
+    sbuf_release(&keys);
     return rc;
 }
 
@@ -378,56 +410,58 @@ int views_rebuild(const struct config *cfg)
         from = to;
     }
     /*
-     * 3. the swap. LOCK TABLES … READ waits for every transaction that wrote a
-     * view to commit and holds back new writes to them (commands wait, they
-     * do not fail). Now the events are final: catch up with the last ones.
-     * RENAME queues for the views' metadata lock; a waiting exclusive lock
-     * goes before the waiting commands, so when the read lock is released
-     * the rename runs first and the commands then write to the new tables.
+     * 3. the swap, one view at a time. LOCK TABLES v READ waits for every
+     * transaction that wrote v to commit and holds back new writes to it
+     * (commands wait, they do not fail): the events that touch v are now
+     * final, so the last ones are caught up. Then RENAME TABLE v TO v_old,
+     * v_new TO v is sent and queues for v's exclusive metadata lock; once
+     * it waits, the read lock is released. A waiting exclusive lock goes
+     * before the waiting writers, so the rename runs first and they then
+     * write to the new table. (One RENAME for all three views would queue
+     * on the first name only, and writers of the others would slip into
+     * the old tables: MariaDB takes a RENAME's locks one by one.)
      */
-    if (run(&lk, "LOCK TABLES product_view READ, order_summary_view READ, customer_view READ",
-            75))
-        goto out;
-    locked = true;
-    if (event_head(&w, &to))
-        goto out;
-    for (size_t i = 0; i < N_VIEWS && to > from; i++) {
-        char into[80];
-        snprintf(into, sizeof(into), "%s_new", views[i].table);
-        if (catch_up(&w, &views[i], into, from, to, cols[i].buf))
-            goto out;
-    }
-    sbuf_adds(&b, "RENAME TABLE ");
-    for (size_t i = 0; i < N_VIEWS; i++)
-        sbuf_printf(&b, "%s`%s` TO `%s_old`, `%s_new` TO `%s`", i ? ", " : "", views[i].table,
-                    views[i].table, views[i].table, views[i].table);
-    if (b.oom || db_admin_send(w.a, b.buf, b.len, w.err, sizeof(w.err))) {
-        fprintf(stderr, "cqrsd: %s\n", w.err);
-        goto out;
-    }
-    sbuf_reset(&b);
-    {
+    for (size_t i = 0; i < N_VIEWS; i++) {
+        const char *t = views[i].table;
         struct proc_state ps = {db_admin_thread_id(w.a), false};
-        struct timespec ts = {0, 5 * 1000 * 1000};
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        int64_t upto;
+        sbuf_printf(&b, "LOCK TABLES `%s` READ", t);
+        if (run_buf(&lk, &b))
+            goto out;
+        locked = true;
+        if (event_head(&w, &upto))
+            goto out;
+        if (upto > from) {
+            char into[80];
+            snprintf(into, sizeof(into), "%s_new", t);
+            if (catch_up(&w, &views[i], into, from, upto, cols[i].buf))
+                goto out;
+        }
+        sbuf_printf(&b, "RENAME TABLE `%s` TO `%s_old`, `%s_new` TO `%s`", t, t, t, t);
+        if (b.oom || db_admin_send(w.a, b.buf, b.len, w.err, sizeof(w.err))) {
+            fprintf(stderr, "cqrsd: %s\n", w.err);
+            goto out;
+        }
+        sbuf_reset(&b);
         sbuf_printf(&b, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %lu", ps.id);
-        for (int i = 0; i < 2000 && !ps.waiting; i++) {
+        for (int k = 0; k < 5000 && !ps.waiting; k++) {
             if (db_admin_exec(mon.a, b.buf, b.len, check_state, &ps, mon.err, sizeof(mon.err)))
                 break;
             if (!ps.waiting)
                 nanosleep(&ts, NULL);
         }
         sbuf_reset(&b);
-    }
-    run(&lk, "UNLOCK TABLES", 13);
-    locked = false;
-    if (db_admin_wait(w.a, w.err, sizeof(w.err))) {
-        fprintf(stderr, "cqrsd: rename: %s\n", w.err);
-        goto out;
-    }
-    for (size_t i = 0; i < N_VIEWS; i++) {
-        sbuf_printf(&b, "DROP TABLE IF EXISTS `%s_old`", views[i].table);
+        run(&lk, "UNLOCK TABLES", 13);
+        locked = false;
+        if (db_admin_wait(w.a, w.err, sizeof(w.err))) {
+            fprintf(stderr, "cqrsd: rename %s: %s\n", t, w.err);
+            goto out;
+        }
+        sbuf_printf(&b, "DROP TABLE IF EXISTS `%s_old`", t);
         if (run_buf(&w, &b))
             goto out;
+        to = upto > to ? upto : to;
     }
     printf("rebuild-views: swapped in the rebuilt views (events up to %" PRId64 ")\n", to);
     rc = 0;
@@ -460,16 +494,6 @@ struct idlists {
     struct sbuf product, order, customer;
 };
 
-static void add_id(struct sbuf *b, const char *s)
-{
-    char *e;
-    long long v = s ? strtoll(s, &e, 10) : 0;
-
-    if (!s || *e || v <= 0)
-        return;
-    sbuf_printf(b, "%s%lld", b->len ? "," : "", v);
-}
-
 static int collect_recent(void *ctx, unsigned ncols, const char *const *cols)
 {
     struct idlists *l = ctx;
@@ -477,25 +501,25 @@ static int collect_recent(void *ctx, unsigned ncols, const char *const *cols)
     if (ncols < 2 || !cols[0])
         return 0;
     if (strcmp(cols[0], "product") == 0)
-        add_id(&l->product, cols[1]);
+        add_key(&l->product, cols[1]);
     else if (strcmp(cols[0], "order") == 0)
-        add_id(&l->order, cols[1]);
+        add_key(&l->order, cols[1]);
     else if (strcmp(cols[0], "customer") == 0)
-        add_id(&l->customer, cols[1]);
+        add_key(&l->customer, cols[1]);
     return 0;
 }
 
 static int collect_products(void *ctx, unsigned ncols, const char *const *cols)
 {
     if (ncols >= 1)
-        add_id(&((struct idlists *)ctx)->product, cols[0]);
+        add_key(&((struct idlists *)ctx)->product, cols[0]);
     return 0;
 }
 
 static int collect_customers(void *ctx, unsigned ncols, const char *const *cols)
 {
     if (ncols >= 1)
-        add_id(&((struct idlists *)ctx)->customer, cols[0]);
+        add_key(&((struct idlists *)ctx)->customer, cols[0]);
     return 0;
 }
 
