@@ -1,6 +1,8 @@
 /* jv.c - field specs, every error with its path, UTF-8 lengths */
 #include "jv.h"
 
+#include "sbuf.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,10 +10,14 @@
 void jv_error(json_t *errors, const char *field, const char *message)
 {
     json_t *e = json_object();
+    char clean[256];
 
     if (!e)
         return;
-    json_object_set_new(e, "field", json_string(field));
+    /* a path holds the client's member names, perhaps cut mid-character */
+    snprintf(clean, sizeof(clean), "%s", field);
+    utf8_clean(clean);
+    json_object_set_new(e, "field", json_string(clean));
     json_object_set_new(e, "message", json_string(message));
     json_array_append_new(errors, e);
 }
