@@ -222,12 +222,19 @@ BEGIN
     END IF;
     IF NEW.deleted_at IS NULL THEN
         IF NEW.id = OLD.id AND OLD.deleted_at IS NULL THEN
-            UPDATE product_view pv JOIN categories c ON c.id = NEW.category_id
-               SET pv.sku = NEW.sku, pv.name = NEW.name, pv.description = NEW.description,
-                   pv.category_id = c.id, pv.category = c.name,
-                   pv.price_cents = NEW.price_cents, pv.stock = NEW.stock,
-                   pv.version = NEW.version, pv.last_updated = NEW.updated_at
-             WHERE pv.product_id = NEW.id;
+            -- categories is read only when the category changed: a join on
+            -- every update would lock the category row for every stock move
+            UPDATE product_view
+               SET sku = NEW.sku, name = NEW.name, description = NEW.description,
+                   price_cents = NEW.price_cents, stock = NEW.stock,
+                   version = NEW.version, last_updated = NEW.updated_at
+             WHERE product_id = NEW.id;
+            IF NEW.category_id <> OLD.category_id THEN
+                UPDATE product_view
+                   SET category_id = NEW.category_id,
+                       category = (SELECT c.name FROM categories c WHERE c.id = NEW.category_id)
+                 WHERE product_id = NEW.id;
+            END IF;
         ELSE
             INSERT INTO product_view (product_id, sku, name, description, category_id, category,
                                       price_cents, stock, units_sold, revenue_cents, order_count,

@@ -1,0 +1,90 @@
+-- place_order.lua - the database-only side of POST /commands PlaceOrder: the
+-- transaction of src/cmd_orders.c place_order() and src/events.c, statement
+-- for statement, on the writer account in READ COMMITTED, with the same
+-- random choice as tests/bench/wrk/place_order.lua (a seeded customer, 1-3
+-- distinct seeded products, quantity 1):
+--   START TRANSACTION
+--   SELECT id FROM customers WHERE id = ?
+--   SELECT ... FROM products WHERE id = ? FOR UPDATE     (ascending id)
+--   UPDATE products SET stock = stock + ?, updated_at = ? (ascending id)
+--   INSERT INTO orders ...                  (its id by mysql_stmt_insert_id)
+--   INSERT INTO order_lines ...             (one per item, in item order)
+--   UPDATE event_head SET position = LAST_INSERT_ID(position + ?) ...
+--   INSERT INTO events ... 'OrderPlaced' ...
+--   COMMIT
+-- The triggers fire as they do for the daemon. sysbench cannot read the rows
+-- of a prepared statement, so the price, sku and name written to the order
+-- lines come from a cache read at thread start (the server work is the same).
+local B = require("bench_sb")
+
+function thread_init()
+   drv, con = B.connect()
+   products = {}
+   for i, r in ipairs(B.rows(con, "SELECT id, price_cents, sku, name FROM products " ..
+                                  "WHERE deleted_at IS NULL ORDER BY id")) do
+      products[i] = {id = tonumber(r[1]), price = tonumber(r[2]), sku = r[3], name = r[4]}
+   end
+   assert(#products >= 3, "fewer than 3 products")
+   customers = B.ids(con, "SELECT id FROM customers ORDER BY id")
+   s_customer = B.prepare(con, B.SQL.CUSTOMER_GET, "i")
+   s_lock = B.prepare(con, B.SQL.PRODUCT_LOCK, "i")
+   s_move = B.prepare(con, B.SQL.PRODUCT_STOCK_MOVE, "i", 32, "i")
+   s_order = B.prepare(con, B.SQL.ORDER_INSERT, "i", 32, 32)
+   s_line = B.prepare(con, B.SQL.ORDER_LINE_INSERT, "i", "i", "i", "i", "i", 64, 800)
+   s_head = B.prepare(con, B.SQL.EVENT_HEAD, "i")
+   s_event = B.prepare(con, B.SQL.EVENT_INSERT, "i", 64, 16, "i", "i", 8192, 128, 32)
+end
+
+B.rollback_on_restart(function() return con end)
+
+local function by_id(a, b)
+   return a.id < b.id
+end
+
+function event()
+   local rand = sysbench.rand.uniform
+   local customer = customers[rand(1, #customers)]
+   local n = rand(1, 3)
+   local lines, picked = {}, {}
+   while #lines < n do
+      local p = products[rand(1, #products)]
+      if not picked[p.id] then
+         picked[p.id] = true
+         lines[#lines + 1] = p
+      end
+   end
+   local sorted = {}
+   for i, p in ipairs(lines) do
+      sorted[i] = p
+   end
+   table.sort(sorted, by_id)
+   local now = B.now()
+
+   con:query("START TRANSACTION")
+   B.run(s_customer, customer)
+   for _, p in ipairs(sorted) do
+      B.run(s_lock, p.id)
+   end
+   for _, p in ipairs(sorted) do
+      B.run(s_move, -1, now, p.id)
+   end
+   B.run(s_order, customer, now, now)
+   local order_id = B.insert_id(s_order)
+   local items, total = {}, 0
+   for i, p in ipairs(lines) do
+      B.run(s_line, order_id, i, p.id, 1, p.price, p.sku, p.name)
+      total = total + p.price
+      items[i] = string.format('{"product_id":%d,"quantity":1,"unit_price_cents":%d}', p.id,
+                               p.price)
+   end
+   local data = string.format('{"customer_id":%d,"items":[%s],"total_cents":%d}', customer,
+                              table.concat(items, ","), total)
+   B.run(s_head, 1)
+   local position = B.insert_id(s_head)
+   B.run(s_event, position, "OrderPlaced", "order", order_id, 1, data, B.uuid(), now)
+   con:query("COMMIT")
+end
+
+function thread_done()
+   con:disconnect()
+end
