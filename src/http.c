@@ -357,7 +357,7 @@ static struct conn_req *begin_request(struct MHD_Connection *c, const char *url,
 static bool early_reply(struct MHD_Connection *c, struct conn_req *cr)
 {
     struct reply *r = &cr->reply;
-    const char *ct, *cl;
+    const char *ct, *cl, *te;
 
     cr->rr = route_match(&cr->rq, &cr->route);
     r->route = cr->route ? cr->route->pattern : "unmatched";
@@ -379,6 +379,12 @@ static bool early_reply(struct MHD_Connection *c, struct conn_req *cr)
     if (cr->route->auth && !auth_check(cr->rq.authorization)) {
         problem(r, P_UNAUTHORIZED, "send Authorization: Bearer <the command token>");
         r->close = cr->rq.method == M_POST;
+        return true;
+    }
+    te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te && strcasecmp(te, "chunked") != 0) { /* gzip etc.: a body we could not read */
+        problem(r, P_INVALID_PARAMETER, "Transfer-Encoding must be chunked (or absent)");
+        r->close = true;
         return true;
     }
     if (cr->rq.method != M_POST)

@@ -5,19 +5,23 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void jv_error(json_t *errors, const char *field, const char *message)
 {
     json_t *e = json_object();
-    char clean[256];
+    char *clean = strdup(field);
 
-    if (!e)
+    if (!e || !clean) {
+        json_decref(e);
+        free(clean);
         return;
-    /* a path holds the client's member names, perhaps cut mid-character */
-    snprintf(clean, sizeof(clean), "%s", field);
+    }
+    /* a path holds the client's member names: keep them valid UTF-8 */
     utf8_clean(clean);
     json_object_set_new(e, "field", json_string(clean));
+    free(clean);
     json_object_set_new(e, "message", json_string(message));
     json_array_append_new(errors, e);
 }
@@ -177,8 +181,10 @@ int jv_check(const json_t *obj, const char *path, const struct jv_field *spec,
     /* unknown members, in document order */
     json_object_foreach((json_t *)obj, key, m) {
         if (!spec_has(spec, key)) {
-            snprintf(field, sizeof(field), "%s.%s", path, key);
-            jv_error(errors, field, "is not allowed");
+            struct sbuf f = SBUF_INIT; /* the client's name, whole, however long */
+            sbuf_printf(&f, "%s.%s", path, key);
+            jv_error(errors, f.buf ? f.buf : path, "is not allowed");
+            sbuf_release(&f);
             count++;
         }
     }
