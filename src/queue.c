@@ -482,7 +482,12 @@ void queue_metrics(struct sbuf *b)
     size_t n;
     int rc;
 
-    if (!db || db_run(db, Q_QUEUE_STATS, NULL, 0))
+    if (!db)
+        return;
+    rc = db_run(db, Q_QUEUE_STATS, NULL, 0);
+    if (rc == DB_GONE || rc == DB_RETRY) /* a connection from before a restart */
+        rc = db_run(db, Q_QUEUE_STATS, NULL, 0);
+    if (rc)
         return;
     while ((rc = db_next(db, Q_QUEUE_STATS)) == 1) {
         const char *st = db_str(db, Q_QUEUE_STATS, 0, &n);
