@@ -53,7 +53,7 @@ unit: build/unit_tests
 	./build/unit_tests
 
 integration: build/asan/cqrsd
-	sh tests/run.sh --integration-only
+	bash tests/run.sh --integration-only
 
 deps:
 	sh scripts/deps.sh
@@ -65,7 +65,7 @@ sqlcheck:
 test:
 	sh scripts/deps.sh
 	$(MAKE) all asan build/unit_tests
-	sh tests/run.sh
+	bash tests/run.sh
 
 # the benchmark: its own tuned MariaDB, wrk and sysbench side by side (BENCH_SECONDS)
 bench:
