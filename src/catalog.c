@@ -59,12 +59,20 @@ const struct catalog_entry catalog[Q__COUNT] = {
       "INSERT INTO command_queue (queue_key, command_id, `type`, envelope, aggregate_key, status, "
       "attempts, next_attempt_at, lease_owner, lease_until, result, error, created_at, "
       "finished_at) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, NULL, NULL, NULL, NULL, ?, NULL)"),
-    /* the oldest ready command whose aggregate has no earlier unfinished command */
+    /*
+     * The oldest ready command whose aggregate has no earlier unfinished one
+     * (by the (status, seq) index: finished history is never walked); then,
+     * if none, one whose worker's lease expired.
+     */
     W(Q_QUEUE_CLAIM,
-      "SELECT c.seq FROM command_queue c WHERE ((c.status = 'queued' AND c.next_attempt_at <= ?) "
-      "OR (c.status = 'running' AND c.lease_until < ?)) AND NOT EXISTS (SELECT 1 FROM "
+      "SELECT c.seq FROM command_queue c FORCE INDEX (command_queue_status) "
+      "WHERE c.status = 'queued' AND c.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM "
       "command_queue p WHERE p.aggregate_key = c.aggregate_key AND p.seq < c.seq AND "
       "p.status IN ('queued', 'running')) ORDER BY c.seq LIMIT 1 FOR UPDATE SKIP LOCKED"),
+    W(Q_QUEUE_CLAIM_EXPIRED,
+      "SELECT c.seq FROM command_queue c FORCE INDEX (command_queue_status) "
+      "WHERE c.status = 'running' AND c.lease_until < ? ORDER BY c.seq LIMIT 1 "
+      "FOR UPDATE SKIP LOCKED"),
     W(Q_QUEUE_MARK_RUNNING, "UPDATE command_queue SET status = 'running', attempts = attempts + 1, "
                             "lease_owner = ?, lease_until = ? WHERE seq = ?"),
     W(Q_QUEUE_LOAD, "SELECT status, lease_owner, command_id, `type`, envelope, attempts "

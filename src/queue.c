@@ -152,14 +152,23 @@ static int claim(struct worker *w, int64_t *seq)
     time_in(LEASE_S * 1000L, until);
     if ((rc = db_begin(w->db)))
         return rc;
-    if ((rc = db_run(w->db, Q_QUEUE_CLAIM,
-                     DB_ARGS(DB_STR(now, strlen(now)), DB_STR(now, strlen(now))))) ||
-        (rc = db_next(w->db, Q_QUEUE_CLAIM)) <= 0) {
-        db_rollback(w->db);
-        return rc;
+    for (int k = 0; k < 2; k++) { /* ready ones first, then expired leases */
+        enum q q = k == 0 ? Q_QUEUE_CLAIM : Q_QUEUE_CLAIM_EXPIRED;
+        if ((rc = db_run(w->db, q, DB_ARGS(DB_STR(now, strlen(now))))) ||
+            (rc = db_next(w->db, q)) < 0) {
+            db_rollback(w->db);
+            return rc;
+        }
+        if (rc == 1) {
+            *seq = db_i64(w->db, q, 0);
+            db_end(w->db, q);
+            break;
+        }
     }
-    *seq = db_i64(w->db, Q_QUEUE_CLAIM, 0);
-    db_end(w->db, Q_QUEUE_CLAIM);
+    if (rc == 0) {
+        db_rollback(w->db);
+        return 0;
+    }
     if ((rc = db_run(w->db, Q_QUEUE_MARK_RUNNING,
                      DB_ARGS(DB_STR(w->owner, 32), DB_STR(until, strlen(until)), DB_I64(*seq)))) ||
         (rc = db_commit(w->db))) {
