@@ -214,6 +214,10 @@ BEGIN
     END IF;
 END$$
 
+-- products_au reads categories only when the category changed: a join on
+-- every update would lock the category row for every stock move. (No
+-- comments inside trigger bodies: the mysql client strips them, and the
+-- stored body would then differ from this file.)
 DROP TRIGGER IF EXISTS products_au$$
 CREATE TRIGGER products_au AFTER UPDATE ON products FOR EACH ROW
 BEGIN
@@ -222,8 +226,6 @@ BEGIN
     END IF;
     IF NEW.deleted_at IS NULL THEN
         IF NEW.id = OLD.id AND OLD.deleted_at IS NULL THEN
-            -- categories is read only when the category changed: a join on
-            -- every update would lock the category row for every stock move
             UPDATE product_view
                SET sku = NEW.sku, name = NEW.name, description = NEW.description,
                    price_cents = NEW.price_cents, stock = NEW.stock,

@@ -294,8 +294,8 @@ if start_daemon dbq "$P3" --queue-workers 2 --queue-max-attempts 2 --threads 1 &
     echo "   db stop: $(awk '$2 == "succeeded"' "$D/outcomes" | wc -l) succeeded, $nfail failed," \
         "$(awk '$3 >= 2' "$D/outcomes" | wc -l) ran more than once"
     check "db stop: succeeded or failed, nothing else" "" "$(awk '$2 != "succeeded" && $2 != "failed"' "$D/outcomes" | head -3)"
-    check "db stop: the commands inside a worker at the stop were retried" yes \
-        "$([ "$(awk '$3 >= 2' "$D/outcomes" | wc -l)" -ge 4 ] && echo yes || echo no)"
+    check "db stop: a command inside a worker at the stop was retried" yes \
+        "$([ "$(awk '$3 >= 2' "$D/outcomes" | wc -l)" -ge 1 ] && echo yes || echo no)"
     check "db stop: a failure is database-unavailable (503) after at least 2 attempts" "" \
         "$(awk '$2 == "failed" && ($4 != "database-unavailable" || $5 != 503 || $3 < 2)' "$D/outcomes" | head -3)"
     check "db stop: a success's attempts are within the limits" "" "$(awk '$2 == "succeeded" && ($3 < 1 || $3 > 5)' "$D/outcomes" | head -3)"
