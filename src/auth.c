@@ -40,17 +40,16 @@ static int read_token(const char *path, struct token *t, char *err, size_t errle
     size_t n;
 
     if (stat(path, &st) != 0) {
-        snprintf(err, errlen, "command token file '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, "command token file: %s", strerror(errno));
         return -1;
     }
     if (st.st_mode & (S_IROTH | S_IWOTH)) {
-        snprintf(err, errlen, "command token file '%s' is readable by others (chmod 600 it)",
-                 path);
+        snprintf(err, errlen, "command token file is readable by others (chmod 600 it)");
         return -1;
     }
     f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "command token file '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, "command token file: %s", strerror(errno));
         return -1;
     }
     n = fread(t->value, 1, sizeof(t->value) - 1, f);
@@ -59,7 +58,7 @@ static int read_token(const char *path, struct token *t, char *err, size_t errle
     while (n && (t->value[n - 1] == '\n' || t->value[n - 1] == '\r' || t->value[n - 1] == ' '))
         t->value[--n] = '\0';
     if (n == 0 || memchr(t->value, '\n', n)) {
-        snprintf(err, errlen, "command token file '%s' must hold one non-empty line", path);
+        snprintf(err, errlen, "command token file must hold one non-empty line");
         return -1;
     }
     t->len = n;

@@ -89,9 +89,9 @@ static MYSQL *connect_dsn(const struct dsn *d, const char *database, bool sessio
     if (!mysql_real_connect(my, d->host, d->user, d->password[0] ? d->password : NULL,
                             database ? (database[0] ? database : NULL) : d->database, d->port,
                             d->socket[0] ? d->socket : NULL, 0)) {
-        /* the error number only: server text can quote SQL */
+        /* the error number only: server text can quote SQL; no socket path */
         snprintf(err, errlen, "cannot connect to %s as '%s' (error %u)",
-                 d->socket[0] ? d->socket : d->host, d->user, mysql_errno(my));
+                 d->socket[0] ? "the local socket" : d->host, d->user, mysql_errno(my));
         mysql_close(my);
         return NULL;
     }

@@ -46,7 +46,7 @@ static int serve(const struct config *cfg)
         return 2;
     }
     if (auth_load(cfg->command_token_file, err, sizeof(err))) {
-        fprintf(stderr, "cqrsd: %s\n", err);
+        fprintf(stderr, "cqrsd: %s (%s)\n", err, cfg->command_token_file);
         return 2;
     }
     log_init(cfg->log_format);
