@@ -213,6 +213,13 @@ export CQRSD_WRITE_DSN="mysql://cqrs_writer:cqrs_writer@127.0.0.1:$DB_PORT/cqrs"
 export CQRSD_READ_DSN="mysql://cqrs_reader:cqrs_reader@127.0.0.1:$DB_PORT/cqrs"
 unset CQRSD_COMMAND_TOKEN_FILE CQRSD_CORS_ORIGINS CQRSD_MAX_BODY CQRSD_LISTEN CQRSD_THREADS
 build/cqrsd migrate >"$T/migrate.out" 2>&1 || { cat "$T/migrate.out" >&2; die "migrate failed"; }
+# for the cost of gap-free event positions: the event store with an
+# AUTO_INCREMENT position (no ordering guarantee), used only by the extra
+# database-only PlaceOrder run (tests/bench/sysbench/place_order.lua)
+sqlq "CREATE TABLE events_unordered LIKE events;
+      ALTER TABLE events_unordered MODIFY position BIGINT NOT NULL AUTO_INCREMENT;
+      GRANT INSERT ON cqrs.events_unordered TO 'cqrs_writer'@'%'" ||
+    die "cannot create events_unordered"
 
 URL="http://127.0.0.1:$HTTP_PORT"
 # a private copy: a rebuild of build/cqrsd during the run changes nothing here
@@ -430,6 +437,7 @@ run_wrk list16_cqrsd 16 list_products.lua "$CATEGORIES"
 run_sysbench list16_db 16 list_products.lua cqrs_reader
 run_wrk order16_cqrsd 16 place_order.lua "$T/products.ids" "$T/customers.ids"
 run_sysbench order16_db 16 place_order.lua cqrs_writer
+PLACE_ORDER_POSITIONS=auto_increment run_sysbench order16_db_unordered 16 place_order.lua cqrs_writer
 run_wrk price16_cqrsd 16 update_price.lua "$T/products.ids"
 run_sysbench price16_db 16 update_price.lua cqrs_writer
 VMHWM_END=$(vmhwm_kib "$daemon_pid")
@@ -513,12 +521,20 @@ pair() { # ID WORKLOAD CQRSD_NAME DB_NAME DB_WHAT
     pair price16 "POST /commands UpdateProductPrice" price16_cqrsd price16_db \
         "the UpdateProductPrice transaction (prepared, writer, READ COMMITTED, 16 threads)"
 } | jq -s . >"$T/workloads.json"
+# what gap-free positions cost: the same database-only PlaceOrder transaction
+# taking its position from event_head (as the daemon does) and from an
+# AUTO_INCREMENT column (positions may become visible out of order)
+jq -n --slurpfile g "$T/order16_db.json" --slurpfile u "$T/order16_db_unordered.json" '
+    { workload: "PlaceOrder transaction, database only, 16 threads",
+      gap_free_ops_per_s: $g[0].ops_per_s, gap_free_p99_ms: $g[0].p99_ms,
+      auto_increment_ops_per_s: $u[0].ops_per_s, auto_increment_p99_ms: $u[0].p99_ms,
+      cost_pct: (100 * (1 - $g[0].ops_per_s / $u[0].ops_per_s)) }' >"$T/positions.json"
 
 mkdir -p build
 jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db "$DB_VARS" \
     --arg opts "$MARIADB_TUNING" --argjson secs "$SECS" --argjson smoke "$SMOKE" \
     --argjson ncpu "$NCPU" --arg load "$LOAD_BEFORE" --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    --argjson hwm64 "${VMHWM_64:-0}" --argjson hwmend "${VMHWM_END:-0}" \
+    --slurpfile positions "$T/positions.json" --argjson hwm64 "${VMHWM_64:-0}" --argjson hwmend "${VMHWM_END:-0}" \
     --arg dexit "$daemon_exit" --argjson minstock "${min_stock:-0}" \
     --argjson threads "$DAEMON_THREADS" --arg dlog "${BENCH_DAEMON_LOG:-/dev/null}" \
     --arg kernel "$(uname -r)" --arg wrkv "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" \
@@ -535,6 +551,7 @@ jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db
                   mariadb: $db, min_stock_after: $minstock },
       seeding: $seed,
       workloads: $wl,
+      event_positions: $positions[0],
       daemon: { vmhwm_kib_after_get64: $hwm64, vmhwm_kib_at_end: $hwmend,
                 exit_status_after_sigterm: $dexit },
       targets: [
@@ -579,6 +596,7 @@ jq -r '
 echo "(when the cores are saturated, ratio ~ db-only sum / cqrsd sum: the daemon's CPU is taken from MariaDB's)"
 echo
 jq -r '"cqrsd peak RSS (VmHWM): \(.daemon.vmhwm_kib_after_get64) KiB after the 64-connection run, \(.daemon.vmhwm_kib_at_end) KiB at the end"' build/bench.json
+jq -r '.event_positions | "gap-free event positions: the database-only PlaceOrder transaction at 16 threads ran \(.gap_free_ops_per_s | round) ops/s (p99 \(.gap_free_p99_ms) ms) with them, \(.auto_increment_ops_per_s | round) ops/s (p99 \(.auto_increment_p99_ms) ms) with an AUTO_INCREMENT position instead: they cost \(.cost_pct * 10 | round / 10) %"' build/bench.json
 jq -r '"seeding: \(.seeding.commands_per_second | round) commands/s (\(.seeding.products) products, \(.seeding.customers) customers)"' build/bench.json
 jq -r '.workloads[] | select(.cqrsd.retries > 0 or .db_only.ignored_errors > 0) |
     "retried: \(.workload): cqrsd \(.cqrsd.retries) deadlock/lock-wait retries, sysbench \(.db_only.ignored_errors)"' build/bench.json

@@ -49,6 +49,10 @@ B.SQL = {
    EVENT_INSERT = "INSERT INTO events (position, `type`, aggregate_type, aggregate_id, " ..
       "aggregate_version, data, command_id, occurred_at) " ..
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+   -- not the daemon's: the baseline without gap-free positions (place_order.lua)
+   EVENT_INSERT_UNORDERED = "INSERT INTO events_unordered (`type`, aggregate_type, " ..
+      "aggregate_id, aggregate_version, data, command_id, occurred_at) " ..
+      "VALUES (?, ?, ?, ?, ?, ?, ?)",
 }
 
 -- A connection with the daemon's session settings (src/db.c connect_dsn).
