@@ -33,6 +33,7 @@ struct request {
     const char *authorization;
     const char *last_event_id;
     const char *request_id;
+    bool batch; /* a GET by id may be deferred to the batch readers (batch.h) */
     /* body (POST) */
     const char *body;
     size_t body_len;

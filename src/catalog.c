@@ -4,6 +4,8 @@
 #define W(id, text) [id] = {DB_WRITE, #id, text}
 #define R(id, text) [id] = {DB_READ, #id, text}
 
+#define IN4 "(?, ?, ?, ?)"
+#define IN16 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define PRODUCT_LIST_COLS "SELECT doc, product_id, price_cents, units_sold FROM product_view "
 
 const struct catalog_entry catalog[Q__COUNT] = {
@@ -95,6 +97,9 @@ const struct catalog_entry catalog[Q__COUNT] = {
                      "GROUP BY status"),
 
     R(Q_PRODUCT_DOC, "SELECT doc FROM product_view WHERE product_id = ?"),
+    /* concurrent GETs by id answered together (batch.c); unused places repeat an id */
+    R(Q_PRODUCT_DOCS4, "SELECT product_id, doc FROM product_view WHERE product_id IN " IN4),
+    R(Q_PRODUCT_DOCS16, "SELECT product_id, doc FROM product_view WHERE product_id IN " IN16),
     R(Q_PRODUCTS_BY_ID,
       PRODUCT_LIST_COLS "WHERE product_id > ? ORDER BY product_id LIMIT ?"),
     R(Q_PRODUCTS_BY_PRICE,
@@ -112,7 +117,12 @@ const struct catalog_entry catalog[Q__COUNT] = {
       PRODUCT_LIST_COLS "WHERE category_key = LOWER(?) AND (units_sold < ? OR (units_sold = ? AND "
                         "product_id > ?)) ORDER BY units_sold DESC, product_id LIMIT ?"),
     R(Q_ORDER_DOC, "SELECT doc FROM order_summary_view WHERE order_id = ?"),
+    R(Q_ORDER_DOCS4, "SELECT order_id, doc FROM order_summary_view WHERE order_id IN " IN4),
+    R(Q_ORDER_DOCS16, "SELECT order_id, doc FROM order_summary_view WHERE order_id IN " IN16),
     R(Q_CUSTOMER_DOC, "SELECT doc FROM customer_view WHERE customer_id = ?"),
+    R(Q_CUSTOMER_DOCS4, "SELECT customer_id, doc FROM customer_view WHERE customer_id IN " IN4),
+    R(Q_CUSTOMER_DOCS16,
+      "SELECT customer_id, doc FROM customer_view WHERE customer_id IN " IN16),
     R(Q_CUSTOMER_ORDERS, "SELECT doc, order_id FROM order_summary_view WHERE customer_id = ? "
                          "AND order_id < ? ORDER BY order_id DESC LIMIT ?"),
     R(Q_CUSTOMER_ORDERS_STATUS,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "batch.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -52,6 +53,8 @@ struct conn_req {
     const struct route *route;
     enum route_result rr;
     bool responded; /* a reply was queued early (415/413/404/405) */
+    bool deferred;  /* a batch reader fills the reply, then resumes the connection */
+    struct batch_entry read;
     bool too_large; /* the body crossed --max-body: the rest is read and dropped */
     size_t dropped; /* bytes dropped since */
 };
@@ -404,6 +407,38 @@ static bool early_reply(struct MHD_Connection *c, struct conn_req *cr)
     return false;
 }
 
+static void read_done(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+/*
+ * Hand a GET by id to the batch readers: suspend the connection first, so
+ * that the reader's resume always comes after; libmicrohttpd calls
+ * on_request again once it is resumed. Without readers, read it here.
+ */
+static enum MHD_Result defer_read(struct MHD_Connection *c, struct conn_req *cr)
+{
+    struct batch_entry *e = &cr->read;
+
+    e->kind = (enum batch_kind)(cr->reply.defer_kind - 1);
+    e->id = cr->reply.defer_id;
+    e->if_none_match = cr->rq.if_none_match;
+    e->r = &cr->reply;
+    e->conn = c;
+    e->done = read_done;
+    cr->deferred = true;
+    MHD_suspend_connection(c);
+    if (batch_submit(e) == 0)
+        return MHD_YES;
+    MHD_resume_connection(c);
+    cr->deferred = false;
+    cr->reply.defer_kind = 0;
+    cr->rq.batch = false;
+    cr->route->get(&cr->rq, &cr->reply);
+    return send_reply(c, cr);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -457,10 +492,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     /* the whole request is here */
     cr->rq.body = cr->body.buf ? cr->body.buf : "";
     cr->rq.body_len = cr->body.len;
-    if (cr->rq.method == M_POST)
+    if (cr->deferred) /* resumed: the reader filled the reply */
+        return send_reply(c, cr);
+    if (cr->rq.method == M_POST) {
         cr->route->post(&cr->rq, &cr->reply);
-    else
+    } else {
+        cr->rq.batch = true;
         cr->route->get(&cr->rq, &cr->reply);
+        if (cr->reply.defer_kind)
+            return defer_read(c, cr);
+    }
     return send_reply(c, cr);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "cursor.h"
 #include "handlers.h"
 #include "problem.h"
@@ -139,8 +140,13 @@ static int path_id(const struct request *rq, int i, int64_t *id, struct reply *r
 
 /*=== Documents by id ===*/
 
-/* Answer the stored document of view statement q for the path id (ETag, 304, 404). */
-static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const char *what)
+/*
+ * Answer the stored document of view statement q for the path id (ETag,
+ * 304, 404): deferred to the batch readers as `kind`, or read here when
+ * kind is -1 (the readers are not running).
+ */
+static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const char *what,
+                      int kind)
 {
     static const char *const allowed[] = {NULL};
     struct db *db;
@@ -149,7 +155,14 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
     size_t n;
     int rc;
 
-    if (query_check_args(rq, allowed, r) || path_id(rq, 0, &id, r) || !(db = query_db(r)))
+    if (query_check_args(rq, allowed, r) || path_id(rq, 0, &id, r))
+        return;
+    if (kind >= 0) { /* the HTTP layer hands it to a reader thread (batch.c) */
+        r->defer_kind = kind + 1;
+        r->defer_id = id;
+        return;
+    }
+    if (!(db = query_db(r)))
         return;
     if ((rc = query_run(db, q, DB_ARGS(DB_I64(id)))) || (rc = db_next(db, q)) < 0) {
         query_db_problem(r, rc);
@@ -170,17 +183,17 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
 
 void handle_product_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_PRODUCT_DOC, "product");
+    doc_by_id(rq, r, Q_PRODUCT_DOC, "product", rq->batch ? BATCH_PRODUCT : -1);
 }
 
 void handle_order_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_ORDER_DOC, "order");
+    doc_by_id(rq, r, Q_ORDER_DOC, "order", rq->batch ? BATCH_ORDER : -1);
 }
 
 void handle_customer_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_CUSTOMER_DOC, "customer");
+    doc_by_id(rq, r, Q_CUSTOMER_DOC, "customer", rq->batch ? BATCH_CUSTOMER : -1);
 }
 
 /*=== Lists ===*/

@@ -8,6 +8,7 @@
 # with "N passed, M failed" and exits non-zero on any failure.
 #   --integration-only   skip 1 and 2
 #   ONLY=NN              run only tests/integration/NN_*.sh
+#   KEEP=1               keep the temporary directory (logs, bodies) for a look
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -39,7 +40,7 @@ cleanup() {
     sh "$top/scripts/mariadb.sh" stop "$T/db" >/dev/null 2>&1
     rm -rf "$T"
 }
-trap cleanup EXIT
+trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
 trap 'exit 130' INT TERM
 
 if [ "$only_integration" = no ]; then

@@ -1,0 +1,215 @@
+/* batch.c - GET of one stored document, answered by reader threads in shared statements */
+#include "batch.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "db.h"
+#include "problem.h"
+#include "query.h"
+
+/*
+ * Why: a point select costs the database about the same whether it reads
+ * one row or sixteen (the statement's round trip, wake-up and dispatch are
+ * most of it), and an HTTP worker that waits for its own statement costs
+ * the daemon two context switches per request. So the HTTP worker does not
+ * wait: it suspends the connection and queues the read here. A reader
+ * thread takes every read of one kind that is waiting (up to BATCH_MAX),
+ * answers them with one `WHERE id IN (...)` statement on its own read
+ * connection, fills each reply and resumes each connection; the HTTP
+ * worker then sends the reply. While a statement runs, the next reads
+ * gather, so the batches grow with the load; alone, a read is a batch of
+ * one with the single-row statement.
+ */
+#define BATCH_MAX 16
+#define MAX_READERS 16
+
+struct kind_info {
+    enum q one, four, sixteen; /* statements for 1, up to 4 and up to 16 ids */
+    const char *what;          /* for the 404 detail */
+};
+
+static const struct kind_info kinds[BATCH__KINDS] = {
+    [BATCH_PRODUCT] = {Q_PRODUCT_DOC, Q_PRODUCT_DOCS4, Q_PRODUCT_DOCS16, "product"},
+    [BATCH_ORDER] = {Q_ORDER_DOC, Q_ORDER_DOCS4, Q_ORDER_DOCS16, "order"},
+    [BATCH_CUSTOMER] = {Q_CUSTOMER_DOC, Q_CUSTOMER_DOCS4, Q_CUSTOMER_DOCS16, "customer"},
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t work;
+    struct batch_entry *head[BATCH__KINDS], **tail[BATCH__KINDS];
+    unsigned queued, idle, nreaders;
+    unsigned next_kind; /* where a reader starts looking: no kind starves */
+    bool running, stop;
+    pthread_t readers[MAX_READERS];
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
+
+int batch_submit(struct batch_entry *e)
+{
+    pthread_mutex_lock(&g.lock);
+    if (!g.running || g.stop) {
+        pthread_mutex_unlock(&g.lock);
+        return -1;
+    }
+    e->next = NULL;
+    *g.tail[e->kind] = e;
+    g.tail[e->kind] = &e->next;
+    g.queued++;
+    if (g.idle) /* a busy reader finds it when its statement is done: no wake-up */
+        pthread_cond_signal(&g.work);
+    pthread_mutex_unlock(&g.lock);
+    return 0;
+}
+
+/* Take up to BATCH_MAX waiting reads of one kind (lock held); returns how many. */
+static int take(struct batch_entry **batch, enum batch_kind *kind)
+{
+    int n = 0;
+
+    for (unsigned i = 0; i < BATCH__KINDS; i++) {
+        unsigned k = (g.next_kind + i) % BATCH__KINDS;
+        if (!g.head[k])
+            continue;
+        while (g.head[k] && n < BATCH_MAX) {
+            batch[n++] = g.head[k];
+            g.head[k] = g.head[k]->next;
+        }
+        if (!g.head[k])
+            g.tail[k] = &g.head[k];
+        g.queued -= (unsigned)n;
+        g.next_kind = k + 1;
+        *kind = (enum batch_kind)k;
+        break;
+    }
+    return n;
+}
+
+/* The reply of one read whose row was found. */
+static void found(struct batch_entry *e, const char *doc, size_t len)
+{
+    struct reply *r = e->r;
+
+    query_etag(doc, len, r->etag);
+    if (e->if_none_match && query_etag_match(e->if_none_match, r->etag))
+        r->status = 304;
+    else
+        reply_json(r, 200, doc, len);
+}
+
+/* Run one batch on this thread's read connection and fill every reply. */
+static void run(struct db *db, struct batch_entry **batch, int n, enum batch_kind kind)
+{
+    const struct kind_info *ki = &kinds[kind];
+    struct db_param p[BATCH_MAX];
+    bool done[BATCH_MAX] = {false};
+    enum q q = n == 1 ? ki->one : n <= 4 ? ki->four : ki->sixteen;
+    size_t np = n == 1 ? 1 : n <= 4 ? 4 : BATCH_MAX;
+    int rc;
+
+    for (size_t i = 0; i < np; i++) /* pad with the last id: IN ignores repeats */
+        p[i] = DB_I64(batch[(int)i < n ? i : (size_t)n - 1]->id);
+    rc = query_run(db, q, p, np);
+    while (rc == DB_OK && (rc = db_next(db, q)) == 1) {
+        size_t len;
+        const char *doc;
+        int64_t id;
+        if (n == 1) {
+            doc = db_str(db, q, 0, &len);
+            id = batch[0]->id;
+        } else {
+            id = db_i64(db, q, 0);
+            doc = db_str(db, q, 1, &len);
+        }
+        for (int i = 0; i < n; i++)
+            if (!done[i] && batch[i]->id == id) {
+                found(batch[i], doc, len);
+                done[i] = true;
+            }
+        rc = DB_OK;
+    }
+    for (int i = 0; i < n; i++) {
+        if (rc < 0) {
+            query_db_problem(batch[i]->r, rc);
+        } else if (!done[i]) {
+            sbuf_reset(&batch[i]->r->body);
+            problem(batch[i]->r, P_NOT_FOUND, "%s %" PRId64 " not found", ki->what,
+                    batch[i]->id);
+        }
+    }
+}
+
+static void *reader_main(void *arg)
+{
+    struct batch_entry *batch[BATCH_MAX];
+    enum batch_kind kind = BATCH_PRODUCT;
+
+    (void)arg;
+    pthread_mutex_lock(&g.lock);
+    for (;;) {
+        int n = take(batch, &kind);
+        if (n == 0) {
+            if (g.stop)
+                break;
+            g.idle++;
+            pthread_cond_wait(&g.work, &g.lock);
+            g.idle--;
+            continue;
+        }
+        pthread_mutex_unlock(&g.lock);
+        {
+            struct db *db = db_thread();
+            if (db) {
+                run(db, batch, n, kind);
+            } else {
+                for (int i = 0; i < n; i++)
+                    problem(batch[i]->r, P_INTERNAL, "out of memory");
+            }
+        }
+        for (int i = 0; i < n; i++)
+            batch[i]->done(batch[i]->conn); /* batch[i] is its owner's from here */
+        pthread_mutex_lock(&g.lock);
+    }
+    pthread_mutex_unlock(&g.lock);
+    db_thread_release();
+    return NULL;
+}
+
+int batch_start(unsigned readers)
+{
+    if (readers < 1)
+        readers = 1;
+    if (readers > MAX_READERS)
+        readers = MAX_READERS;
+    for (unsigned k = 0; k < BATCH__KINDS; k++) {
+        g.head[k] = NULL;
+        g.tail[k] = &g.head[k];
+    }
+    g.stop = false;
+    g.nreaders = 0;
+    for (unsigned i = 0; i < readers; i++) {
+        if (pthread_create(&g.readers[i], NULL, reader_main, NULL))
+            break;
+        g.nreaders++;
+    }
+    pthread_mutex_lock(&g.lock);
+    g.running = g.nreaders > 0;
+    pthread_mutex_unlock(&g.lock);
+    return g.running ? 0 : -1;
+}
+
+void batch_stop(void)
+{
+    pthread_mutex_lock(&g.lock);
+    g.stop = true;
+    pthread_cond_broadcast(&g.work);
+    pthread_mutex_unlock(&g.lock);
+    for (unsigned i = 0; i < g.nreaders; i++)
+        pthread_join(g.readers[i], NULL);
+    pthread_mutex_lock(&g.lock);
+    g.running = false;
+    g.nreaders = 0;
+    pthread_mutex_unlock(&g.lock);
+}
