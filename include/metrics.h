@@ -14,6 +14,8 @@ void metrics_request(int route, enum method m, int status, double seconds);
 /* One finished command of a known type (index in the command tables, or -1). */
 void metrics_command(const char *type, enum metric_outcome outcome);
 void metrics_retry(void);
+/* One statement of the batch readers answered `reads` GETs by id. */
+void metrics_read_batch(unsigned reads);
 void metrics_db_connection(int side, int delta);
 /* The last sample check of the read model: rows differing, rows compared. */
 void metrics_drift(long diffs, long rows);

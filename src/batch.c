@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "problem.h"
 #include "query.h"
 
@@ -163,6 +164,7 @@ static void *reader_main(void *arg)
             struct db *db = db_thread();
             if (db) {
                 run(db, batch, n, kind);
+                metrics_read_batch((unsigned)n);
             } else {
                 for (int i = 0; i < n; i++)
                     problem(batch[i]->r, P_INTERNAL, "out of memory");

@@ -34,6 +34,7 @@ static struct {
     _Atomic uint64_t sum_us[MAX_ROUTES];
     _Atomic uint64_t commands[MAX_TYPES][OUT__COUNT];
     _Atomic uint64_t retries;
+    _Atomic uint64_t read_batches, read_batched;
     _Atomic int64_t connections[2];
     _Atomic int64_t drift, drift_checked;
 } m = {.drift = -1};
@@ -82,6 +83,12 @@ void metrics_command(const char *type, enum metric_outcome outcome)
 void metrics_retry(void)
 {
     atomic_fetch_add_explicit(&m.retries, 1, memory_order_relaxed);
+}
+
+void metrics_read_batch(unsigned reads)
+{
+    atomic_fetch_add_explicit(&m.read_batches, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m.read_batched, reads, memory_order_relaxed);
 }
 
 void metrics_db_connection(int side, int delta)
@@ -180,6 +187,13 @@ void handle_metrics(const struct request *rq, struct reply *r)
                 (long long)atomic_load(&m.connections[DB_WRITE]));
     sbuf_printf(b, "cqrsd_db_connections{account=\"read\"} %lld\n",
                 (long long)atomic_load(&m.connections[DB_READ]));
+    sbuf_adds(b, "# HELP cqrsd_read_batches_total Statements that answered GETs by id (one per "
+                 "batch).\n# TYPE cqrsd_read_batches_total counter\n");
+    sbuf_printf(b, "cqrsd_read_batches_total %llu\n", (unsigned long long)get(&m.read_batches));
+    sbuf_adds(b, "# HELP cqrsd_read_batched_total GETs by id answered by those statements "
+                 "(divided by cqrsd_read_batches_total: the mean batch).\n"
+                 "# TYPE cqrsd_read_batched_total counter\n");
+    sbuf_printf(b, "cqrsd_read_batched_total %llu\n", (unsigned long long)get(&m.read_batched));
     sbuf_adds(b, "# HELP cqrsd_read_model_drift_rows View rows of recently changed aggregates "
                  "that differ from the write model at the last sample check (-1: not yet run).\n"
                  "# TYPE cqrsd_read_model_drift_rows gauge\n");

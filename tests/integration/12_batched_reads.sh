@@ -74,7 +74,16 @@ for round in 1 2 3 4; do
     while read -r p e; do add products "$p" 304 "$e"; done <"$D/etags"
     add products "${pids[0]}" 200 '"0000000000000000"' # an ETag that does not match
 done
+metric() { curl -s "$BASE/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+b0=$(metric cqrsd_read_batches_total)
+r0=$(metric cqrsd_read_batched_total)
 curl -s -Z --parallel-max 32 -K "$D/curl.cfg" >"$D/got" 2>"$D/curl.err"
+b1=$(metric cqrsd_read_batches_total)
+r1=$(metric cqrsd_read_batched_total)
+# every GET went to the readers, and some shared a statement (the shared
+# daemon serves other scripts' reads only between scripts)
+check "all $n reads went to the batch readers" yes "$([ $((r1 - r0)) -ge "$n" ] && echo yes || echo "no ($((r1 - r0)))")"
+check "some reads shared a statement" yes "$([ $((b1 - b0)) -lt $((r1 - r0)) ] && echo yes || echo "no ($((b1 - b0)) statements for $((r1 - r0)) reads)")"
 check all-answered "$n" "$(wc -l <"$D/got")"
 
 bad=0
