@@ -454,20 +454,21 @@ int db_one_i64(struct db *db, enum q q, int64_t *out, const struct db_param *p, 
 
 /*=== Transactions ===*/
 
-static int side_query(struct side *sd, const char *sql)
+/* name: how a log line names the statement (a name, like the catalog's; never SQL) */
+static int side_query(struct side *sd, const char *sql, const char *name)
 {
     int rc;
 
     if ((rc = side_up(sd)))
         return rc;
     if (mysql_real_query(sd->my, sql, strlen(sql)))
-        return classify(sd, mysql_errno(sd->my), sql);
+        return classify(sd, mysql_errno(sd->my), name);
     return DB_OK;
 }
 
 int db_begin(struct db *db)
 {
-    return side_query(&db->side[DB_WRITE], "START TRANSACTION");
+    return side_query(&db->side[DB_WRITE], "START TRANSACTION", "TX_BEGIN");
 }
 
 int db_commit(struct db *db)
@@ -477,7 +478,7 @@ int db_commit(struct db *db)
     if (!sd->my)
         return DB_GONE;
     if (mysql_commit(sd->my))
-        return classify(sd, mysql_errno(sd->my), "COMMIT");
+        return classify(sd, mysql_errno(sd->my), "TX_COMMIT");
     return DB_OK;
 }
 
@@ -486,17 +487,18 @@ void db_rollback(struct db *db)
     struct side *sd = &db->side[DB_WRITE];
 
     if (sd->my && mysql_rollback(sd->my))
-        classify(sd, mysql_errno(sd->my), "ROLLBACK");
+        classify(sd, mysql_errno(sd->my), "TX_ROLLBACK");
 }
 
 int db_savepoint(struct db *db)
 {
-    return side_query(&db->side[DB_WRITE], "SAVEPOINT cqrsd_cmd");
+    return side_query(&db->side[DB_WRITE], "SAVEPOINT cqrsd_cmd", "TX_SAVEPOINT");
 }
 
 int db_rollback_savepoint(struct db *db)
 {
-    return side_query(&db->side[DB_WRITE], "ROLLBACK TO SAVEPOINT cqrsd_cmd");
+    return side_query(&db->side[DB_WRITE], "ROLLBACK TO SAVEPOINT cqrsd_cmd",
+                      "TX_ROLLBACK_SAVEPOINT");
 }
 
 int db_ping(struct db *db, int side)

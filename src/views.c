@@ -114,8 +114,12 @@ static int add_col(void *ctx, unsigned ncols, const char *const *cols)
     return 0;
 }
 
-/* "c1, c2, …": the view's columns in table order, without doc. */
-static int view_columns(struct session *s, const char *table, struct sbuf *cols)
+/*
+ * "c1, c2, …": the view's columns in table order, without doc. print: say why not on
+ * stderr (the verify-views and rebuild-views tools; never the daemon's sample check,
+ * whose stderr is its log, and whose error text may be the server's)
+ */
+static int view_columns(struct session *s, const char *table, struct sbuf *cols, bool print)
 {
     struct sbuf q = SBUF_INIT;
     int rc;
@@ -126,7 +130,8 @@ static int view_columns(struct session *s, const char *table, struct sbuf *cols)
     rc = q.oom ? -1 : db_admin_exec(s->a, q.buf, q.len, add_col, cols, s->err, sizeof(s->err));
     sbuf_release(&q);
     if (rc || cols->len == 0) {
-        fprintf(stderr, "cqrsd: cannot read the columns of %s: %s\n", table, s->err);
+        if (print)
+            fprintf(stderr, "cqrsd: cannot read the columns of %s: %s\n", table, s->err);
         return -1;
     }
     return 0;
@@ -183,7 +188,7 @@ static int verify_view(struct session *exp, struct session *got, const struct vi
     size_t rn;
     int rc = -1;
 
-    if (!f || view_columns(got, v->table, &cols))
+    if (!f || view_columns(got, v->table, &cols, print))
         goto out;
     recompute_text(f, &rs, &rn);
     if (filter) {
@@ -371,7 +376,7 @@ int views_rebuild(const struct config *cfg)
         const struct sql_file *f = recompute_of(views[i].table);
         const char *rs;
         size_t rn;
-        if (!f || view_columns(&w, views[i].table, &cols[i]))
+        if (!f || view_columns(&w, views[i].table, &cols[i], true))
             goto out;
         recompute_text(f, &rs, &rn);
         sbuf_printf(&b, "DROP TABLE IF EXISTS `%s_new`, `%s_old`", views[i].table,
