@@ -29,6 +29,10 @@ long stream_read(struct stream_client *c, char *out, size_t max, stream_suspend_
 void stream_close(struct stream_client *c);
 /* New events were committed here: poll now rather than at the next tick. */
 void stream_notify(void);
+/* For /metrics: streams connected now (opened and not yet freed by the poller). */
+long stream_clients(void);
+/* For /metrics: streams ended because their client did not read (1 MiB waiting). */
+uint64_t stream_dropped(void);
 
 /* The JSON of the current row of Q_EVENTS_PAGE (as in GET /queries/events). */
 void events_row_json(struct sbuf *b, struct db *db);

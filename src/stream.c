@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +38,10 @@ static struct {
     bool running, stop, kicked;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
 
+/* For /metrics: clients in the list (opened, not yet freed), and streams dropped as too slow. */
+static _Atomic long n_clients;
+static _Atomic uint64_t n_dropped;
+
 /*=== Clients ===*/
 
 struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake)
@@ -49,6 +54,7 @@ struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake
     c->after = after;
     c->conn = conn;
     c->wake = wake;
+    atomic_fetch_add_explicit(&n_clients, 1, memory_order_relaxed);
     /* tell the client how soon to reconnect, and start the body at once */
     sbuf_adds(&c->buf, "retry: 2000\n\n");
     pthread_mutex_lock(&g.lock);
@@ -77,6 +83,7 @@ void stream_close(struct stream_client *c)
 
 static void client_free(struct stream_client *c)
 {
+    atomic_fetch_sub_explicit(&n_clients, 1, memory_order_relaxed);
     sbuf_release(&c->buf);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -133,6 +140,7 @@ static void deliver(struct stream_client *c, const char *s, size_t n)
         return;
     if (c->buf.len - c->off + n > CLIENT_BUF_MAX) {
         c->closing = true; /* too slow: drop it rather than buffer without bound */
+        atomic_fetch_add_explicit(&n_dropped, 1, memory_order_relaxed);
     } else {
         if (c->off > 0 && c->off * 2 > c->buf.len) { /* compact */
             memmove(c->buf.buf, c->buf.buf + c->off, c->buf.len - c->off);
@@ -306,4 +314,14 @@ void stream_stop(void)
         client_free(c);
     }
     pthread_mutex_unlock(&g.lock);
+}
+
+long stream_clients(void)
+{
+    return atomic_load_explicit(&n_clients, memory_order_relaxed);
+}
+
+uint64_t stream_dropped(void)
+{
+    return atomic_load_explicit(&n_dropped, memory_order_relaxed);
 }
