@@ -17,8 +17,11 @@ int stream_start(void);
 /* End every stream (shutdown): their connections close once drained. */
 void stream_end_all(void);
 void stream_stop(void);
-/* A new client that wants the events after `after`. */
-struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake);
+/*
+ * A new client that wants the events after `after`. `fd` is its socket (-1:
+ * unknown), peeked at while the connection is suspended to see a hang-up.
+ */
+struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake_fn wake);
 /*
  * Copy pending bytes: > 0 bytes copied; 0 nothing yet (the connection was
  * suspended through `suspend`, and is woken when data arrives); -1 the stream

@@ -1,11 +1,13 @@
 /* stream.c - GET /queries/events/stream: one poller thread feeds every SSE client */
 #include "stream.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "db.h"
@@ -14,6 +16,7 @@
 
 #define POLL_MS 250             /* other daemons' events arrive within this */
 #define HEARTBEAT_S 15          /* a comment line keeps proxies and clients awake */
+#define PROBE_MS 1000           /* how often idle clients are checked for a hang-up */
 #define CLIENT_BUF_MAX (1u << 20) /* a client that does not read is dropped past this */
 #define PAGE 500
 
@@ -26,6 +29,7 @@ struct stream_client {
     bool closing;     /* dropped (slow) or the daemon stops: end the stream */
     bool gone;        /* its connection ended: the poller unlinks and frees it */
     void *conn;
+    int fd;           /* its socket, to see a hang-up while the connection is suspended */
     stream_wake_fn wake;
     struct stream_client *next;
 };
@@ -44,7 +48,7 @@ static _Atomic uint64_t n_dropped;
 
 /*=== Clients ===*/
 
-struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake)
+struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake_fn wake)
 {
     struct stream_client *c = calloc(1, sizeof(*c));
 
@@ -53,6 +57,7 @@ struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake
     pthread_mutex_init(&c->lock, NULL);
     c->after = after;
     c->conn = conn;
+    c->fd = fd;
     c->wake = wake;
     atomic_fetch_add_explicit(&n_clients, 1, memory_order_relaxed);
     /* tell the client how soon to reconnect, and start the body at once */
@@ -233,12 +238,40 @@ static void heartbeat(void)
     pthread_mutex_unlock(&g.lock);
 }
 
+/*
+ * libmicrohttpd does not watch a suspended connection's socket, so a client
+ * that hangs up while its stream is idle would stay until the next event or
+ * heartbeat is written to it. Peek at the sockets of the waiting clients: one
+ * that has hung up (end of file, or an error such as a reset) is ended and
+ * resumed, libmicrohttpd then closes the connection and the poller frees it.
+ * A waiting client's connection stays suspended, so its socket stays open.
+ */
+static void probe(void)
+{
+    pthread_mutex_lock(&g.lock);
+    for (struct stream_client *c = g.clients; c; c = c->next) {
+        pthread_mutex_lock(&c->lock);
+        if (c->waiting && !c->gone && !c->closing && c->fd >= 0) {
+            char ch;
+            ssize_t n = recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                c->closing = true;
+                c->waiting = false;
+                c->wake(c->conn);
+            }
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&g.lock);
+}
+
 static void *poller_main(void *arg)
 {
-    struct timespec last_hb, now;
+    struct timespec last_hb, last_probe, now;
 
     (void)arg;
     clock_gettime(CLOCK_MONOTONIC, &last_hb);
+    last_probe = last_hb;
     pthread_mutex_lock(&g.lock);
     while (!g.stop) {
         struct timespec until;
@@ -254,6 +287,12 @@ static void *poller_main(void *arg)
             if (now.tv_sec - last_hb.tv_sec >= HEARTBEAT_S) {
                 heartbeat();
                 last_hb = now;
+            }
+            if ((now.tv_sec - last_probe.tv_sec) * 1000 +
+                    (now.tv_nsec - last_probe.tv_nsec) / 1000000 >=
+                PROBE_MS) {
+                probe();
+                last_probe = now;
             }
         }
         pthread_mutex_lock(&g.lock);
