@@ -29,6 +29,7 @@ cleanup() {
     [ -f "$T/daemon-sc.pid" ] && kill -9 "$(cat "$T/daemon-sc.pid")" 2>/dev/null
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 trap '' PIPE
 
 # ASan keeps freed memory in a quarantine (256 MiB by default), which the
