@@ -17,8 +17,11 @@ int stream_start(void);
 /* End every stream (shutdown): their connections close once drained. */
 void stream_end_all(void);
 void stream_stop(void);
-/* A new client that wants the events after `after`. */
-struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake);
+/*
+ * A new client that wants the events after `after`. `fd` is its socket (-1:
+ * unknown), peeked at while the connection is suspended to see a hang-up.
+ */
+struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake_fn wake);
 /*
  * Copy pending bytes: > 0 bytes copied; 0 nothing yet (the connection was
  * suspended through `suspend`, and is woken when data arrives); -1 the stream
@@ -29,6 +32,10 @@ long stream_read(struct stream_client *c, char *out, size_t max, stream_suspend_
 void stream_close(struct stream_client *c);
 /* New events were committed here: poll now rather than at the next tick. */
 void stream_notify(void);
+/* For /metrics: streams connected now (opened and not yet freed by the poller). */
+long stream_clients(void);
+/* For /metrics: streams ended because their client did not read (1 MiB waiting). */
+uint64_t stream_dropped(void);
 
 /* The JSON of the current row of Q_EVENTS_PAGE (as in GET /queries/events). */
 void events_row_json(struct sbuf *b, struct db *db);

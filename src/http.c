@@ -241,10 +241,12 @@ static struct MHD_Response *sse_response(struct MHD_Connection *c, struct conn_r
 {
     struct stream_client *sc;
     struct MHD_Response *resp;
+    const union MHD_ConnectionInfo *ci;
 
     if (cr->rq.method == M_HEAD)
         return MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
-    sc = stream_open(cr->reply.stream_after, c, sse_wake);
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    sc = stream_open(cr->reply.stream_after, c, ci ? (int)ci->connect_fd : -1, sse_wake);
     if (!sc)
         return NULL;
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, sc, sse_free);

@@ -8,6 +8,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "queue.h"
+#include "stream.h"
 
 #define MAX_ROUTES 24 /* route table size + 1 for unmatched */
 #define N_METHODS 5   /* GET HEAD POST OPTIONS other */
@@ -202,5 +203,13 @@ void handle_metrics(const struct request *rq, struct reply *r)
                  "check.\n# TYPE cqrsd_read_model_checked_rows gauge\n");
     sbuf_printf(b, "cqrsd_read_model_checked_rows %lld\n",
                 (long long)atomic_load(&m.drift_checked));
+    sbuf_adds(b, "# HELP cqrsd_event_stream_clients Event streams (GET /queries/events/stream) "
+                 "currently connected.\n# TYPE cqrsd_event_stream_clients gauge\n");
+    sbuf_printf(b, "cqrsd_event_stream_clients %ld\n", stream_clients());
+    sbuf_adds(b, "# HELP cqrsd_event_stream_dropped_total Event streams ended because their "
+                 "client did not read (1 MiB waiting for it).\n"
+                 "# TYPE cqrsd_event_stream_dropped_total counter\n");
+    sbuf_printf(b, "cqrsd_event_stream_dropped_total %llu\n",
+                (unsigned long long)stream_dropped());
     queue_metrics(b);
 }

@@ -1,10 +1,13 @@
 /* stream.c - GET /queries/events/stream: one poller thread feeds every SSE client */
 #include "stream.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "db.h"
@@ -13,6 +16,7 @@
 
 #define POLL_MS 250             /* other daemons' events arrive within this */
 #define HEARTBEAT_S 15          /* a comment line keeps proxies and clients awake */
+#define PROBE_MS 1000           /* how often idle clients are checked for a hang-up */
 #define CLIENT_BUF_MAX (1u << 20) /* a client that does not read is dropped past this */
 #define PAGE 500
 
@@ -25,6 +29,7 @@ struct stream_client {
     bool closing;     /* dropped (slow) or the daemon stops: end the stream */
     bool gone;        /* its connection ended: the poller unlinks and frees it */
     void *conn;
+    int fd;           /* its socket, to see a hang-up while the connection is suspended */
     stream_wake_fn wake;
     struct stream_client *next;
 };
@@ -37,9 +42,13 @@ static struct {
     bool running, stop, kicked;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
 
+/* For /metrics: clients in the list (opened, not yet freed), and streams dropped as too slow. */
+static _Atomic long n_clients;
+static _Atomic uint64_t n_dropped;
+
 /*=== Clients ===*/
 
-struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake)
+struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake_fn wake)
 {
     struct stream_client *c = calloc(1, sizeof(*c));
 
@@ -48,7 +57,9 @@ struct stream_client *stream_open(int64_t after, void *conn, stream_wake_fn wake
     pthread_mutex_init(&c->lock, NULL);
     c->after = after;
     c->conn = conn;
+    c->fd = fd;
     c->wake = wake;
+    atomic_fetch_add_explicit(&n_clients, 1, memory_order_relaxed);
     /* tell the client how soon to reconnect, and start the body at once */
     sbuf_adds(&c->buf, "retry: 2000\n\n");
     pthread_mutex_lock(&g.lock);
@@ -77,6 +88,7 @@ void stream_close(struct stream_client *c)
 
 static void client_free(struct stream_client *c)
 {
+    atomic_fetch_sub_explicit(&n_clients, 1, memory_order_relaxed);
     sbuf_release(&c->buf);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -133,6 +145,7 @@ static void deliver(struct stream_client *c, const char *s, size_t n)
         return;
     if (c->buf.len - c->off + n > CLIENT_BUF_MAX) {
         c->closing = true; /* too slow: drop it rather than buffer without bound */
+        atomic_fetch_add_explicit(&n_dropped, 1, memory_order_relaxed);
     } else {
         if (c->off > 0 && c->off * 2 > c->buf.len) { /* compact */
             memmove(c->buf.buf, c->buf.buf + c->off, c->buf.len - c->off);
@@ -225,12 +238,40 @@ static void heartbeat(void)
     pthread_mutex_unlock(&g.lock);
 }
 
+/*
+ * libmicrohttpd does not watch a suspended connection's socket, so a client
+ * that hangs up while its stream is idle would stay until the next event or
+ * heartbeat is written to it. Peek at the sockets of the waiting clients: one
+ * that has hung up (end of file, or an error such as a reset) is ended and
+ * resumed, libmicrohttpd then closes the connection and the poller frees it.
+ * A waiting client's connection stays suspended, so its socket stays open.
+ */
+static void probe(void)
+{
+    pthread_mutex_lock(&g.lock);
+    for (struct stream_client *c = g.clients; c; c = c->next) {
+        pthread_mutex_lock(&c->lock);
+        if (c->waiting && !c->gone && !c->closing && c->fd >= 0) {
+            char ch;
+            ssize_t n = recv(c->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                c->closing = true;
+                c->waiting = false;
+                c->wake(c->conn);
+            }
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&g.lock);
+}
+
 static void *poller_main(void *arg)
 {
-    struct timespec last_hb, now;
+    struct timespec last_hb, last_probe, now;
 
     (void)arg;
     clock_gettime(CLOCK_MONOTONIC, &last_hb);
+    last_probe = last_hb;
     pthread_mutex_lock(&g.lock);
     while (!g.stop) {
         struct timespec until;
@@ -246,6 +287,12 @@ static void *poller_main(void *arg)
             if (now.tv_sec - last_hb.tv_sec >= HEARTBEAT_S) {
                 heartbeat();
                 last_hb = now;
+            }
+            if ((now.tv_sec - last_probe.tv_sec) * 1000 +
+                    (now.tv_nsec - last_probe.tv_nsec) / 1000000 >=
+                PROBE_MS) {
+                probe();
+                last_probe = now;
             }
         }
         pthread_mutex_lock(&g.lock);
@@ -306,4 +353,14 @@ void stream_stop(void)
         client_free(c);
     }
     pthread_mutex_unlock(&g.lock);
+}
+
+long stream_clients(void)
+{
+    return atomic_load_explicit(&n_clients, memory_order_relaxed);
+}
+
+uint64_t stream_dropped(void)
+{
+    return atomic_load_explicit(&n_dropped, memory_order_relaxed);
 }
