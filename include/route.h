@@ -50,6 +50,7 @@ struct route {
     handler_fn get, post;
     bool auth; /* needs the command token when one is configured */
     bool rest; /* the last {…} takes the rest of the path, slashes included */
+    bool quick; /* never waits on the database: runs on the HTTP thread (http.c) */
 };
 
 enum route_result { ROUTE_OK, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED, ROUTE_OPTIONS };

@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "route.h"
 #include "sqlscript.h"
 #include "stream.h"
+#include "work.h"
 
 /*=== State ===*/
 
@@ -53,8 +55,10 @@ struct conn_req {
     const struct route *route;
     enum route_result rr;
     bool responded; /* a reply was queued early (415/413/404/405) */
-    bool deferred;  /* a batch reader fills the reply, then resumes the connection */
+    bool deferred;  /* a worker or a batch reader fills the reply, then resumes */
     struct batch_entry read;
+    struct work_item job;
+    struct MHD_Connection *conn;
     bool too_large; /* the body crossed --max-body: the rest is read and dropped */
     size_t dropped; /* bytes dropped since */
 };
@@ -409,6 +413,44 @@ static bool early_reply(struct MHD_Connection *c, struct conn_req *cr)
     return false;
 }
 
+static void call_handler(struct conn_req *cr)
+{
+    if (cr->rq.method == M_POST)
+        cr->route->post(&cr->rq, &cr->reply);
+    else
+        cr->route->get(&cr->rq, &cr->reply);
+}
+
+/* On a handler worker (work.c): run the handler, then hand the connection back. */
+static void run_job(struct work_item *item)
+{
+    struct conn_req *cr = (struct conn_req *)((char *)item - offsetof(struct conn_req, job));
+    struct MHD_Connection *c = cr->conn;
+
+    cr->rq.batch = false; /* a worker may wait on its own read */
+    call_handler(cr);
+    MHD_resume_connection(c); /* cr is libmicrohttpd's thread's again */
+}
+
+/*
+ * A handler that may wait on the database runs on a handler worker, so that
+ * a slow one never holds up the other connections of this HTTP thread.
+ * Without workers it runs here.
+ */
+static enum MHD_Result defer_work(struct MHD_Connection *c, struct conn_req *cr)
+{
+    cr->conn = c;
+    cr->job.run = run_job;
+    cr->deferred = true;
+    MHD_suspend_connection(c);
+    if (work_submit(&cr->job) == 0)
+        return MHD_YES;
+    MHD_resume_connection(c);
+    cr->deferred = false;
+    call_handler(cr);
+    return send_reply(c, cr);
+}
+
 static void read_done(void *conn)
 {
     MHD_resume_connection(conn);
@@ -437,7 +479,7 @@ static enum MHD_Result defer_read(struct MHD_Connection *c, struct conn_req *cr)
     cr->deferred = false;
     cr->reply.defer_kind = 0;
     cr->rq.batch = false;
-    cr->route->get(&cr->rq, &cr->reply);
+    call_handler(cr);
     return send_reply(c, cr);
 }
 
@@ -494,16 +536,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     /* the whole request is here */
     cr->rq.body = cr->body.buf ? cr->body.buf : "";
     cr->rq.body_len = cr->body.len;
-    if (cr->deferred) /* resumed: the reader filled the reply */
+    if (cr->deferred) /* resumed: a worker or a reader filled the reply */
         return send_reply(c, cr);
-    if (cr->rq.method == M_POST) {
-        cr->route->post(&cr->rq, &cr->reply);
-    } else {
-        cr->rq.batch = true;
-        cr->route->get(&cr->rq, &cr->reply);
-        if (cr->reply.defer_kind)
-            return defer_read(c, cr);
-    }
+    if (!cr->route->quick)
+        return defer_work(c, cr);
+    cr->rq.batch = true;
+    call_handler(cr);
+    if (cr->reply.defer_kind)
+        return defer_read(c, cr);
     return send_reply(c, cr);
 }
 
@@ -652,6 +692,11 @@ int http_start(const struct config *cfg)
     socklen_t sslen;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    /* HTTP threads only read requests and write replies: one per core is enough */
+    unsigned io_threads = ncpu > 0 && (unsigned long)ncpu < cfg->threads ? (unsigned)ncpu
+                                                                         : cfg->threads;
+
     g_http.cfg = cfg;
     atomic_store(&g_http.in_flight, 0);
     parse_origins(cfg->cors_origins);
@@ -661,7 +706,7 @@ int http_start(const struct config *cfg)
         flags |= MHD_USE_IPv6;
     g_http.mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_THREAD_POOL_SIZE, io_threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     return g_http.mhd ? 0 : -1;

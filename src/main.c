@@ -17,6 +17,7 @@
 #include "queue.h"
 #include "stream.h"
 #include "views.h"
+#include "work.h"
 
 static const char *env_get(const char *name)
 {
@@ -71,8 +72,12 @@ static int serve(const struct config *cfg)
      */
     if (batch_start(1 + cfg->threads / 32))
         fprintf(stderr, "cqrsd: cannot start the batch readers\n");
+    /* --threads handler workers: what may wait on the database runs there (work.c) */
+    if (work_start(cfg->threads))
+        fprintf(stderr, "cqrsd: cannot start the handler workers\n");
     if (http_start(cfg)) {
         fprintf(stderr, "cqrsd: cannot listen on %s\n", cfg->listen);
+        work_stop();
         batch_stop();
         db_global_end();
         return 1;
@@ -106,6 +111,7 @@ static int serve(const struct config *cfg)
     log_msg(LOG_LVL_INFO, "cqrsd: %s received, finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(10000);
+    work_stop();
     batch_stop();
     queue_stop();
     stream_stop();

@@ -9,7 +9,7 @@
 #include "queue.h"
 
 static const struct route routes[] = {
-    {.pattern = "/healthz", .methods = M_GET, .get = handle_healthz},
+    {.pattern = "/healthz", .methods = M_GET, .get = handle_healthz, .quick = true},
     {.pattern = "/readyz", .methods = M_GET, .get = handle_readyz},
     {.pattern = "/commands", .methods = M_GET | M_POST, .get = handle_commands_list,
      .post = handle_command, .auth = true},
@@ -17,14 +17,14 @@ static const struct route routes[] = {
     {.pattern = "/commands/{id}", .methods = M_GET, .get = handle_command_status, .auth = true,
      .rest = true},
     {.pattern = "/queries/products", .methods = M_GET, .get = handle_products_list},
-    {.pattern = "/queries/products/{id}", .methods = M_GET, .get = handle_product_get},
-    {.pattern = "/queries/orders/{id}", .methods = M_GET, .get = handle_order_get},
-    {.pattern = "/queries/customers/{id}", .methods = M_GET, .get = handle_customer_get},
+    {.pattern = "/queries/products/{id}", .methods = M_GET, .get = handle_product_get, .quick = true},
+    {.pattern = "/queries/orders/{id}", .methods = M_GET, .get = handle_order_get, .quick = true},
+    {.pattern = "/queries/customers/{id}", .methods = M_GET, .get = handle_customer_get, .quick = true},
     {.pattern = "/queries/customers/{id}/orders", .methods = M_GET, .get = handle_customer_orders},
     {.pattern = "/queries/events", .methods = M_GET, .get = handle_events_page},
     {.pattern = "/queries/events/stream", .methods = M_GET, .get = handle_events_stream},
     {.pattern = "/metrics", .methods = M_GET, .get = handle_metrics},
-    {.pattern = "/openapi.json", .methods = M_GET, .get = handle_openapi},
+    {.pattern = "/openapi.json", .methods = M_GET, .get = handle_openapi, .quick = true},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

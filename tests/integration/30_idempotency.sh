@@ -120,18 +120,6 @@ sql_bg() {
 # lock_waits: how many transactions wait for a row lock
 lock_waits() { sql "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"; }
 
-# own_port: a free port below the kernel's ephemeral range (a port of that
-# range may be some client connection's local port, and then cannot be bound)
-own_port() {
-    local p low
-    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    for _ in $(seq 1 50); do
-        p=$(free_port)
-        [ "$p" -lt "${low:-32768}" ] && break
-    done
-    echo "$p"
-}
-
 # stop_own NAME: stop_daemon NAME in this shell (its wait needs the daemon to
 # be our child); its exit status in $stop_rc
 stop_own() {
@@ -326,12 +314,16 @@ for i in $(seq 1 20); do
     race_pids="$race_pids $!"
 done
 waits=0
-for _ in $(seq 1 200); do
+for _ in $(seq 1 400); do
     waits=$(lock_waits)
     [ "$waits" -ge 3 ] && break
     sleep 0.05
 done
 check_match "race: the requests pile up on the locks" '^([3-9]|[1-9][0-9]+)$' "$waits"
+if [ "$waits" -lt 3 ] 2>/dev/null; then # what the server was doing, for the record
+    sql "SELECT id, command, time, state, LEFT(info, 80) FROM information_schema.PROCESSLIST WHERE command <> 'Sleep'" | sed 's/^/  processlist: /'
+    ls "$R" | sed 's/^/  race files: /' | head -5
+fi
 release_lock t30-lock
 wait $race_pids
 wait "$lock_bg" 2>/dev/null

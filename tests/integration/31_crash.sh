@@ -28,18 +28,6 @@ trap cleanup EXIT
 
 #=== helpers ===
 
-# own_port: a free port below the kernel's ephemeral range (a port of that
-# range may be some client connection's local port, and then cannot be bound)
-own_port() {
-    local p low
-    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    for _ in $(seq 1 50); do
-        p=$(free_port)
-        [ "$p" -lt "${low:-32768}" ] && break
-    done
-    echo "$p"
-}
-
 # mk_product SKU STOCK: create a product (no key); prints its id
 mk_product() {
     local s

@@ -145,31 +145,6 @@ getmany() {
     curl -s -w '\n' "${args[@]}"
 }
 
-# lock_row PRODUCT: a separate session holds the product's row lock (FOR
-# UPDATE) until unlock_row, so that a command on it blocks where it runs
-lock_row() {
-    local f="$T_CASE/lock.fifo"
-    rm -f "$f" "$T_CASE/lock.out"
-    mkfifo "$f"
-    mariadb --no-defaults -uroot --socket="$DB_DIR/s.sock" -N -B -n cqrs <"$f" >"$T_CASE/lock.out" 2>&1 &
-    lock_pid=$!
-    exec 7>"$f"
-    echo "BEGIN; SELECT id FROM products WHERE id = $1 FOR UPDATE; SELECT 'locked';" >&7
-    for _ in $(seq 1 100); do
-        grep -q '^locked$' "$T_CASE/lock.out" 2>/dev/null && return 0
-        sleep 0.02
-    done
-    echo "FAIL lock_row $1: $(cat "$T_CASE/lock.out")"
-    return 1
-}
-unlock_row() {
-    (echo "ROLLBACK;" >&7) 2>/dev/null # a subshell: the session may be gone (SIGPIPE)
-    exec 7>&-
-    wait "$lock_pid" 2>/dev/null
-    lock_pid=""
-    rm -f "$T_CASE/lock.fifo"
-}
-
 # now_utc: the current time as the API writes it
 now_utc() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
 

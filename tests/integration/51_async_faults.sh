@@ -37,17 +37,6 @@ trap cleanup EXIT
 
 #=== helpers ===
 
-# own_port: a free port below the kernel's ephemeral range
-own_port() {
-    local p low
-    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    for _ in $(seq 1 50); do
-        p=$(free_port)
-        [ "$p" -lt "${low:-32768}" ] && break
-    done
-    echo "$p"
-}
-
 # mk_product SKU STOCK: prints the new product's id
 mk_product() {
     local st
@@ -99,31 +88,6 @@ load() {
         pids="$pids $!"
     done
     wait $pids
-}
-
-# lock_row PRODUCT: a separate session holds the product's row lock until
-# unlock_row (or until the database stops)
-lock_row() {
-    local f="$T_CASE/lock.fifo"
-    rm -f "$f" "$T_CASE/lock.out"
-    mkfifo "$f"
-    mariadb --no-defaults -uroot --socket="$DB_DIR/s.sock" -N -B -n cqrs <"$f" >"$T_CASE/lock.out" 2>&1 &
-    lock_pid=$!
-    exec 7>"$f"
-    echo "BEGIN; SELECT id FROM products WHERE id = $1 FOR UPDATE; SELECT 'locked';" >&7
-    for _ in $(seq 1 100); do
-        grep -q '^locked$' "$T_CASE/lock.out" 2>/dev/null && return 0
-        sleep 0.02
-    done
-    echo "FAIL lock_row $1: $(cat "$T_CASE/lock.out")"
-    return 1
-}
-unlock_row() {
-    (echo "ROLLBACK;" >&7) 2>/dev/null # a subshell: the session may be gone (SIGPIPE)
-    exec 7>&-
-    wait "$lock_pid" 2>/dev/null
-    lock_pid=""
-    rm -f "$T_CASE/lock.fifo"
 }
 
 # count_where PREFIX COND: how many queued commands PREFIX-* match COND
