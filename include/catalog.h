@@ -40,6 +40,7 @@ enum q {
     Q_QUEUE_LIST,
     Q_QUEUE_LIST_STATUS,
     Q_QUEUE_STATS,
+    Q_QUEUE_PURGE,
     /* read side (reader account) */
     Q_PRODUCT_DOC,
     Q_PRODUCT_DOCS4,

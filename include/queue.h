@@ -24,6 +24,14 @@ void queue_key_of(const char *command_id, char *out, size_t cap);
 /* "product:42" / "order:7" for commands on an existing aggregate, else "". */
 void queue_aggregate_key(const json_t *data, char out[48]);
 
+/*
+ * Remove succeeded commands finished more than QUEUE_KEEP_DAYS ago (their
+ * keys are then free again, long after the 24 hours API.md promises); failed
+ * ones stay for the operator. Run by the idempotency purger's thread.
+ */
+#define QUEUE_KEEP_DAYS 7
+void queue_purge(struct db *db);
+
 /* Queue depth, oldest age and dead letters in Prometheus text (one query). */
 void queue_metrics(struct sbuf *b);
 

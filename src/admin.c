@@ -26,7 +26,7 @@ static const struct grant writer_grants[] = {
     {"events", "INSERT"},
     {"event_head", "SELECT, UPDATE"},
     {"idempotency_keys", "SELECT, INSERT, UPDATE, DELETE"},
-    {"command_queue", "SELECT, INSERT, UPDATE"},
+    {"command_queue", "SELECT, INSERT, UPDATE, DELETE"},
     {NULL, NULL},
 };
 

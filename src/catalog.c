@@ -95,6 +95,9 @@ const struct catalog_entry catalog[Q__COUNT] = {
     W(Q_QUEUE_STATS, "SELECT status, COUNT(*), COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), "
                      "UTC_TIMESTAMP(3)), 0) FROM command_queue WHERE status <> 'succeeded' "
                      "GROUP BY status"),
+    /* succeeded commands past their retention (queue.c queue_purge), oldest first */
+    W(Q_QUEUE_PURGE, "DELETE FROM command_queue WHERE status = 'succeeded' AND finished_at < ? "
+                     "ORDER BY seq LIMIT 500"),
 
     R(Q_PRODUCT_DOC, "SELECT doc FROM product_view WHERE product_id = ?"),
     /* concurrent GETs by id answered together (batch.c); unused places repeat an id */

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "log.h"
 #include "problem.h"
+#include "queue.h"
 
 /*=== SHA-256 (FIPS 180-4) ===*/
 
@@ -203,8 +204,10 @@ static void *purger_main(void *arg)
         struct timespec until;
         pthread_mutex_unlock(&g_purger.lock);
         struct db *db = db_thread();
-        if (db)
+        if (db) {
             purge_once(db); /* autocommit: each batch is its own short transaction */
+            queue_purge(db);
+        }
         pthread_mutex_lock(&g_purger.lock);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += IDEM_PURGE_EVERY_S;

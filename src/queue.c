@@ -47,6 +47,9 @@ static void time_in(long ms, char out[24])
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
+    } else if (ts.tv_nsec < 0) { /* ms < 0: a time in the past */
+        ts.tv_sec--;
+        ts.tv_nsec += 1000000000L;
     }
     gmtime_r(&ts.tv_sec, &tm);
     strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
@@ -481,6 +484,26 @@ void handle_commands_list(const struct request *rq, struct reply *r)
     else
         query_list(db, q, DB_ARGS(DB_I64(from), DB_STR(like, strlen(like)), DB_I64(limit + 1)),
                    limit, status_json, cursor_by_seq, r);
+}
+
+void queue_purge(struct db *db)
+{
+    char cutoff[24];
+    uint64_t total = 0;
+
+    time_in(-(long)QUEUE_KEEP_DAYS * 24 * 3600 * 1000, cutoff);
+    for (int batch = 0; batch < 1000; batch++) {
+        uint64_t n;
+        if (db_run(db, Q_QUEUE_PURGE, DB_ARGS(DB_STR(cutoff, strlen(cutoff)))))
+            break;
+        n = db_affected(db, Q_QUEUE_PURGE);
+        total += n;
+        if (n < 500)
+            break;
+    }
+    if (total)
+        log_msg(LOG_LVL_INFO, "queue: removed %llu commands that succeeded over %d days ago",
+                (unsigned long long)total, QUEUE_KEEP_DAYS);
 }
 
 void queue_metrics(struct sbuf *b)
