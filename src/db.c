@@ -50,6 +50,7 @@ struct db {
 /* Set once by db_global_init before any thread starts, then only read. */
 static const struct config *g_cfg;
 static pthread_key_t g_key;
+static bool g_key_ready; /* g_key exists: db_global_init ran */
 
 static int64_t now_ms(void)
 {
@@ -192,19 +193,24 @@ int db_global_init(const struct config *cfg)
         return -1;
     if (pthread_key_create(&g_key, db_free))
         return -1;
+    g_key_ready = true;
     return 0;
 }
 
 void db_global_end(void)
 {
+    g_key_ready = false;
     pthread_key_delete(g_key);
     mysql_library_end();
 }
 
 struct db *db_thread(void)
 {
-    struct db *db = pthread_getspecific(g_key);
+    struct db *db;
 
+    if (!g_key_ready) /* db_global_init not called (unit tests) */
+        return NULL;
+    db = pthread_getspecific(g_key);
     if (db)
         return db;
     mysql_thread_init();
@@ -223,7 +229,7 @@ struct db *db_thread(void)
 
 void db_thread_release(void)
 {
-    struct db *db = pthread_getspecific(g_key);
+    struct db *db = g_key_ready ? pthread_getspecific(g_key) : NULL;
 
     if (db) {
         pthread_setspecific(g_key, NULL);

@@ -16,5 +16,6 @@ Suite *idem_suite(void);
 Suite *query_suite(void);
 Suite *log_suite(void);
 Suite *misc_suite(void);
+Suite *work_suite(void);
 
 #endif
