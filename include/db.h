@@ -57,6 +57,13 @@ bool db_null(struct db *db, enum q q, int col);
 int64_t db_i64(struct db *db, enum q q, int col);
 const char *db_str(struct db *db, enum q q, int col, size_t *len);
 uint64_t db_affected(struct db *db, enum q q);
+/*
+ * Run a `DELETE … LIMIT limit` statement (autocommit) until it deletes fewer
+ * than `limit` rows (or 1,000 rounds, or an error); returns the rows deleted.
+ * Each round is its own short transaction.
+ */
+uint64_t db_delete_drain(struct db *db, enum q q, const struct db_param *p, size_t np,
+                         uint64_t limit);
 uint64_t db_insert_id(struct db *db, enum q q);
 
 /* Run q and read its one row's first column as an integer: DB_NOTFOUND if none. */

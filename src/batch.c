@@ -2,12 +2,12 @@
 #include "batch.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
 #include "db.h"
 #include "metrics.h"
+#include "pool.h"
 #include "problem.h"
 #include "query.h"
 
@@ -39,29 +39,25 @@ static const struct kind_info kinds[BATCH__KINDS] = {
 };
 
 static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t work;
+    struct pool p;
     struct batch_entry *head[BATCH__KINDS], **tail[BATCH__KINDS];
-    unsigned queued, idle, nreaders;
     unsigned next_kind; /* where a reader starts looking: no kind starves */
-    bool running, stop;
-    pthread_t readers[MAX_READERS];
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
+} g = {.p = POOL_INIT,
+       .tail = {&g.head[BATCH_PRODUCT], &g.head[BATCH_ORDER], &g.head[BATCH_CUSTOMER]}};
 
 int batch_submit(struct batch_entry *e)
 {
-    pthread_mutex_lock(&g.lock);
-    if (!g.running || g.stop) {
-        pthread_mutex_unlock(&g.lock);
+    pthread_mutex_lock(&g.p.lock);
+    if (!g.p.running || g.p.stop) {
+        pthread_mutex_unlock(&g.p.lock);
         return -1;
     }
     e->next = NULL;
     *g.tail[e->kind] = e;
     g.tail[e->kind] = &e->next;
-    g.queued++;
-    if (g.idle) /* a busy reader finds it when its statement is done: no wake-up */
-        pthread_cond_signal(&g.work);
-    pthread_mutex_unlock(&g.lock);
+    if (g.p.idle) /* a busy reader finds it when its statement is done: no wake-up */
+        pthread_cond_signal(&g.p.work);
+    pthread_mutex_unlock(&g.p.lock);
     return 0;
 }
 
@@ -80,7 +76,6 @@ static int take(struct batch_entry **batch, enum batch_kind *kind)
         }
         if (!g.head[k])
             g.tail[k] = &g.head[k];
-        g.queued -= (unsigned)n;
         g.next_kind = k + 1;
         *kind = (enum batch_kind)k;
         break;
@@ -148,18 +143,18 @@ static void *reader_main(void *arg)
     enum batch_kind kind = BATCH_PRODUCT;
 
     (void)arg;
-    pthread_mutex_lock(&g.lock);
+    pthread_mutex_lock(&g.p.lock);
     for (;;) {
         int n = take(batch, &kind);
         if (n == 0) {
-            if (g.stop)
+            if (g.p.stop)
                 break;
-            g.idle++;
-            pthread_cond_wait(&g.work, &g.lock);
-            g.idle--;
+            g.p.idle++;
+            pthread_cond_wait(&g.p.work, &g.p.lock);
+            g.p.idle--;
             continue;
         }
-        pthread_mutex_unlock(&g.lock);
+        pthread_mutex_unlock(&g.p.lock);
         {
             struct db *db = db_thread();
             if (db) {
@@ -172,46 +167,19 @@ static void *reader_main(void *arg)
         }
         for (int i = 0; i < n; i++)
             batch[i]->done(batch[i]->conn); /* batch[i] is its owner's from here */
-        pthread_mutex_lock(&g.lock);
+        pthread_mutex_lock(&g.p.lock);
     }
-    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&g.p.lock);
     db_thread_release();
     return NULL;
 }
 
 int batch_start(unsigned readers)
 {
-    if (readers < 1)
-        readers = 1;
-    if (readers > MAX_READERS)
-        readers = MAX_READERS;
-    for (unsigned k = 0; k < BATCH__KINDS; k++) {
-        g.head[k] = NULL;
-        g.tail[k] = &g.head[k];
-    }
-    g.stop = false;
-    g.nreaders = 0;
-    for (unsigned i = 0; i < readers; i++) {
-        if (pthread_create(&g.readers[i], NULL, reader_main, NULL))
-            break;
-        g.nreaders++;
-    }
-    pthread_mutex_lock(&g.lock);
-    g.running = g.nreaders > 0;
-    pthread_mutex_unlock(&g.lock);
-    return g.running ? 0 : -1;
+    return pool_start(&g.p, readers > MAX_READERS ? MAX_READERS : readers, reader_main);
 }
 
 void batch_stop(void)
 {
-    pthread_mutex_lock(&g.lock);
-    g.stop = true;
-    pthread_cond_broadcast(&g.work);
-    pthread_mutex_unlock(&g.lock);
-    for (unsigned i = 0; i < g.nreaders; i++)
-        pthread_join(g.readers[i], NULL);
-    pthread_mutex_lock(&g.lock);
-    g.running = false;
-    g.nreaders = 0;
-    pthread_mutex_unlock(&g.lock);
+    pool_stop(&g.p);
 }

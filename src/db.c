@@ -431,6 +431,23 @@ uint64_t db_affected(struct db *db, enum q q)
     return mysql_stmt_affected_rows(db->side[catalog[q].side].st[q].st);
 }
 
+uint64_t db_delete_drain(struct db *db, enum q q, const struct db_param *p, size_t np,
+                         uint64_t limit)
+{
+    uint64_t total = 0;
+
+    for (int round = 0; round < 1000; round++) {
+        uint64_t n;
+        if (db_run(db, q, p, np))
+            break;
+        n = db_affected(db, q);
+        total += n;
+        if (n < limit)
+            break;
+    }
+    return total;
+}
+
 uint64_t db_insert_id(struct db *db, enum q q)
 {
     return mysql_stmt_insert_id(db->side[catalog[q].side].st[q].st);

@@ -176,21 +176,13 @@ static void purge_once(struct db *db)
     struct timespec ts;
     struct tm tm;
     char cutoff[24];
-    uint64_t total = 0;
+    uint64_t total;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec -= IDEM_KEEP_HOURS * 3600;
     gmtime_r(&ts.tv_sec, &tm);
     strftime(cutoff, sizeof(cutoff), "%Y-%m-%d %H:%M:%S", &tm);
-    for (int batch = 0; batch < 1000; batch++) {
-        uint64_t n;
-        if (db_run(db, Q_IDEM_PURGE, DB_ARGS(DB_STR(cutoff, strlen(cutoff)))))
-            break;
-        n = db_affected(db, Q_IDEM_PURGE);
-        total += n;
-        if (n < 500)
-            break;
-    }
+    total = db_delete_drain(db, Q_IDEM_PURGE, DB_ARGS(DB_STR(cutoff, strlen(cutoff))), 500);
     if (total)
         log_msg(LOG_LVL_INFO, "idempotency: removed %llu keys older than %d hours",
                 (unsigned long long)total, IDEM_KEEP_HOURS);

@@ -489,18 +489,10 @@ void handle_commands_list(const struct request *rq, struct reply *r)
 void queue_purge(struct db *db)
 {
     char cutoff[24];
-    uint64_t total = 0;
+    uint64_t total;
 
     time_in(-(long)QUEUE_KEEP_DAYS * 24 * 3600 * 1000, cutoff);
-    for (int batch = 0; batch < 1000; batch++) {
-        uint64_t n;
-        if (db_run(db, Q_QUEUE_PURGE, DB_ARGS(DB_STR(cutoff, strlen(cutoff)))))
-            break;
-        n = db_affected(db, Q_QUEUE_PURGE);
-        total += n;
-        if (n < 500)
-            break;
-    }
+    total = db_delete_drain(db, Q_QUEUE_PURGE, DB_ARGS(DB_STR(cutoff, strlen(cutoff))), 500);
     if (total)
         log_msg(LOG_LVL_INFO, "queue: removed %llu commands that succeeded over %d days ago",
                 (unsigned long long)total, QUEUE_KEEP_DAYS);
