@@ -14,13 +14,14 @@
 /*
  * Why: a point select costs the database about the same whether it reads
  * one row or sixteen (the statement's round trip, wake-up and dispatch are
- * most of it), and an HTTP worker that waits for its own statement costs
- * the daemon two context switches per request. So the HTTP worker does not
- * wait: it suspends the connection and queues the read here. A reader
+ * most of it), and an HTTP thread that waits for its own statement costs
+ * the daemon two context switches per request and holds up its other
+ * connections. So the HTTP thread does not wait: it suspends the connection
+ * and queues the read here. A reader
  * thread takes every read of one kind that is waiting (up to BATCH_MAX),
  * answers them with one `WHERE id IN (...)` statement on its own read
  * connection, fills each reply and resumes each connection; the HTTP
- * worker then sends the reply. While a statement runs, the next reads
+ * thread then sends the reply. While a statement runs, the next reads
  * gather, so the batches grow with the load; alone, a read is a batch of
  * one with the single-row statement.
  */

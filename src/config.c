@@ -35,7 +35,7 @@ static const struct option_def options[] = {
     {"--admin-dsn", "CQRSD_ADMIN_DSN", "mysql://root@127.0.0.1:3306/", OPT_DSN, OFF(admin_dsn),
      0, 0, 0, "used by migrate, verify-views and rebuild-views only"},
     {"--threads", "CQRSD_THREADS", "16", OPT_UINT, OFF(threads), 0, 1, 1024,
-     "HTTP worker threads, each with its own database connections"},
+     "worker threads that run requests, each with its own database connections"},
     {"--max-body", "CQRSD_MAX_BODY", "65536", OPT_SIZE, OFF(max_body), 0, 64, 64u << 20,
      "request body limit in bytes"},
     {"--command-token-file", "CQRSD_COMMAND_TOKEN_FILE", NULL, OPT_STR, OFF(command_token_file),

@@ -68,7 +68,7 @@ static int serve(const struct config *cfg)
     /*
      * Readers for GETs by id (batch.c). One keeps the batches largest: on 2
      * cores it served more than two or four; very wide pools get another
-     * per 32 workers. Without readers the HTTP workers read themselves.
+     * per 32 workers. Without readers the HTTP threads read themselves.
      */
     if (batch_start(1 + cfg->threads / 32))
         fprintf(stderr, "cqrsd: cannot start the batch readers\n");
