@@ -14,6 +14,7 @@ static const struct {
     [P_MALFORMED_JSON] = {400, "malformed-json", "Malformed JSON"},
     [P_INVALID_PARAMETER] = {400, "invalid-parameter", "Invalid parameter"},
     [P_UNAUTHORIZED] = {401, "unauthorized", "Unauthorized"},
+    [P_FORBIDDEN] = {403, "forbidden", "Forbidden"},
     [P_NOT_FOUND] = {404, "not-found", "Not found"},
     [P_METHOD_NOT_ALLOWED] = {405, "method-not-allowed", "Method not allowed"},
     [P_VERSION_CONFLICT] = {409, "version-conflict", "Version conflict"},

@@ -19,6 +19,7 @@ static const struct {
     {P_MALFORMED_JSON, 400, "malformed-json"},
     {P_INVALID_PARAMETER, 400, "invalid-parameter"},
     {P_UNAUTHORIZED, 401, "unauthorized"},
+    {P_FORBIDDEN, 403, "forbidden"},
     {P_NOT_FOUND, 404, "not-found"},
     {P_METHOD_NOT_ALLOWED, 405, "method-not-allowed"},
     {P_VERSION_CONFLICT, 409, "version-conflict"},
