@@ -60,7 +60,7 @@ enum q {
     Q_CUSTOMER_ORDERS,
     Q_CUSTOMER_ORDERS_STATUS,
     Q_EVENTS_PAGE,
-    Q_EVENTS_HEAD,
+    Q_EVENTS_TOP,
     Q__COUNT
 };
 

@@ -37,7 +37,4 @@ long stream_clients(void);
 /* For /metrics: streams ended because their client did not read (1 MiB waiting). */
 uint64_t stream_dropped(void);
 
-/* The JSON of the current row of Q_EVENTS_PAGE (as in GET /queries/events). */
-void events_row_json(struct sbuf *b, struct db *db);
-
 #endif

@@ -134,5 +134,6 @@ const struct catalog_entry catalog[Q__COUNT] = {
     R(Q_EVENTS_PAGE, "SELECT position, `type`, aggregate_type, aggregate_id, aggregate_version, "
                      "data, command_id, CONCAT(REPLACE(CAST(occurred_at AS CHAR), ' ', 'T'), 'Z') "
                      "FROM events WHERE position > ? ORDER BY position LIMIT ?"),
-    R(Q_EVENTS_HEAD, "SELECT COALESCE(MAX(position), 0) FROM events"),
+    /* the top positions, to see commits still becoming visible (feed.c feed_head) */
+    R(Q_EVENTS_TOP, "SELECT position FROM events ORDER BY position DESC LIMIT ?"),
 };

@@ -7,6 +7,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "feed.h"
 #include "queue.h"
 #include "stream.h"
 
@@ -211,5 +212,9 @@ void handle_metrics(const struct request *rq, struct reply *r)
                  "# TYPE cqrsd_event_stream_dropped_total counter\n");
     sbuf_printf(b, "cqrsd_event_stream_dropped_total %llu\n",
                 (unsigned long long)stream_dropped());
+    sbuf_adds(b, "# HELP cqrsd_event_feed_holes_total Times a feed reader (page, stream) met a "
+                 "position whose commit was not visible yet while a later one was, and stopped "
+                 "before it.\n# TYPE cqrsd_event_feed_holes_total counter\n");
+    sbuf_printf(b, "cqrsd_event_feed_holes_total %llu\n", (unsigned long long)feed_holes());
     queue_metrics(b);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "feed.h"
 #include "log.h"
 #include "sbuf.h"
 
@@ -19,6 +20,9 @@
 #define PROBE_MS 1000           /* how often idle clients are checked for a hang-up */
 #define CLIENT_BUF_MAX (1u << 20) /* a client that does not read is dropped past this */
 #define PAGE 500
+#define POLL_PAGES 20          /* pages per poll for one group of clients */
+#define HOLE_RETRY_MS 2        /* a hole is a commit becoming visible: look again soon */
+#define HOLE_WARN_S 10         /* a hole that lasts this long is logged (it should not) */
 
 struct stream_client {
     pthread_mutex_t lock;
@@ -170,59 +174,85 @@ void stream_notify(void)
     pthread_mutex_unlock(&g.lock);
 }
 
-/* One SSE message for the current row of Q_EVENTS_PAGE into b. */
-static void format_event(struct db *db, struct sbuf *b, int64_t *pos)
+/*
+ * One event of a contiguous run (feed.c): format it once as an SSE message and
+ * hand it to every client whose next position it is. A client elsewhere (one
+ * that joined behind the others, or asked for a position ahead) is left as it
+ * is: each client gets its positions one after another, never one past a gap.
+ */
+static void hand_out(void *ctx, struct db *db, int64_t pos)
 {
-    size_t n;
+    struct sbuf *msg = ctx;
     const char *type;
+    size_t n;
 
-    *pos = db_i64(db, Q_EVENTS_PAGE, 0);
+    sbuf_reset(msg);
     type = db_str(db, Q_EVENTS_PAGE, 1, &n);
-    sbuf_printf(b, "id: %" PRId64 "\nevent: %.*s\ndata: ", *pos, (int)n, type);
-    events_row_json(b, db); /* one line: JSON has no raw newlines */
-    sbuf_adds(b, "\n\n");
+    sbuf_printf(msg, "id: %" PRId64 "\nevent: %.*s\ndata: ", pos, (int)n, type);
+    feed_row_json(msg, db); /* one line: JSON has no raw newlines */
+    sbuf_adds(msg, "\n\n");
+    pthread_mutex_lock(&g.lock);
+    for (struct stream_client *c = g.clients; c; c = c->next) {
+        pthread_mutex_lock(&c->lock);
+        if (c->after == pos - 1) {
+            deliver(c, msg->buf, msg->len);
+            c->after = pos;
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&g.lock);
 }
 
-/* Fetch events after the smallest position any client waits for, and hand them out. */
-static void poll_once(struct db *db)
+/*
+ * Hand out the events after `from`, up to POLL_PAGES pages. Returns the
+ * position of the hole it stopped at (a commit still becoming visible), or 0.
+ */
+static int64_t serve_from(struct db *db, struct sbuf *msg, int64_t from)
+{
+    for (int page = 0; page < POLL_PAGES; page++) {
+        bool hole;
+        int got = feed_read(db, from, PAGE, 0, hand_out, msg, &hole);
+        if (got < 0)
+            return 0; /* the next tick tries again */
+        from += got;
+        if (hole)
+            return from + 1;
+        if (got < PAGE)
+            return 0;
+    }
+    return 0;
+}
+
+/*
+ * Serve the clients at the head first, then those still catching up (one that
+ * joined far behind does not hold up the others). Returns the hole it stopped
+ * at, or 0.
+ */
+static int64_t poll_once(struct db *db)
 {
     struct sbuf msg = SBUF_INIT;
-    int64_t from = INT64_MAX;
-    int rc;
+    int64_t lo = INT64_MAX, hi = -1, hole;
 
     pthread_mutex_lock(&g.lock);
     reap();
-    for (struct stream_client *c = g.clients; c; c = c->next)
-        if (!c->closing && c->after < from)
-            from = c->after;
-    pthread_mutex_unlock(&g.lock);
-    if (from == INT64_MAX)
-        return;
-    for (int page = 0; page < 20; page++) {
-        int got = 0;
-        if ((rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(from), DB_I64(PAGE)))))
-            break;
-        pthread_mutex_lock(&g.lock);
-        while ((rc = db_next(db, Q_EVENTS_PAGE)) == 1) {
-            int64_t pos;
-            got++;
-            sbuf_reset(&msg);
-            format_event(db, &msg, &pos);
-            from = pos;
-            for (struct stream_client *c = g.clients; c; c = c->next) {
-                pthread_mutex_lock(&c->lock);
-                if (c->after < pos) {
-                    deliver(c, msg.buf, msg.len);
-                    c->after = pos;
-                }
-                pthread_mutex_unlock(&c->lock);
-            }
+    for (struct stream_client *c = g.clients; c; c = c->next) {
+        pthread_mutex_lock(&c->lock);
+        if (!c->closing && !c->gone) {
+            lo = c->after < lo ? c->after : lo;
+            hi = c->after > hi ? c->after : hi;
         }
-        pthread_mutex_unlock(&g.lock);
-        if (rc < 0 || got < PAGE)
-            break;
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&g.lock);
+    if (hi < 0)
+        return 0;
+    hole = serve_from(db, &msg, hi);
+    if (lo < hi) {
+        int64_t h = serve_from(db, &msg, lo);
+        hole = hole ? hole : h;
     }
     sbuf_release(&msg);
+    return hole;
 }
 
 static void heartbeat(void)
@@ -265,6 +295,28 @@ static void probe(void)
     pthread_mutex_unlock(&g.lock);
 }
 
+/*
+ * A hole that does not close is not a commit in flight: say so once (the
+ * streams keep waiting for it, as they must). Called after each poll.
+ */
+static void watch_hole(int64_t hole, const struct timespec *now)
+{
+    static int64_t seen;
+    static struct timespec since;
+    static bool warned;
+
+    if (hole != seen) {
+        seen = hole;
+        since = *now;
+        warned = false;
+    } else if (hole && !warned && now->tv_sec - since.tv_sec >= HOLE_WARN_S) {
+        log_msg(LOG_LVL_WARN, "event feed: position %" PRId64 " has stayed missing for %d s "
+                              "while later positions exist; streams wait for it",
+                hole, HOLE_WARN_S);
+        warned = true;
+    }
+}
+
 static void *poller_main(void *arg)
 {
     struct timespec last_hb, last_probe, now;
@@ -275,15 +327,18 @@ static void *poller_main(void *arg)
     pthread_mutex_lock(&g.lock);
     while (!g.stop) {
         struct timespec until;
+        long wait_ms = POLL_MS;
         bool any;
         reap();
         any = g.clients != NULL;
         pthread_mutex_unlock(&g.lock);
         if (any) {
             struct db *db = db_thread();
-            if (db)
-                poll_once(db);
+            int64_t hole = db ? poll_once(db) : 0;
+            if (hole)
+                wait_ms = HOLE_RETRY_MS;
             clock_gettime(CLOCK_MONOTONIC, &now);
+            watch_hole(hole, &now);
             if (now.tv_sec - last_hb.tv_sec >= HEARTBEAT_S) {
                 heartbeat();
                 last_hb = now;
@@ -297,7 +352,7 @@ static void *poller_main(void *arg)
         }
         pthread_mutex_lock(&g.lock);
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += POLL_MS * 1000000L;
+        until.tv_nsec += wait_ms * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;

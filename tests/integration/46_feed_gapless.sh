@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# 46_feed_gapless.sh - no reader of the feed ever passes an event (API.md
+# "GET /queries/events": "positions taken by transactions that have not
+# committed yet must not be skipped past"; README "The event store").
+#
+# 1. A commit in flight, made on purpose. MariaDB can make a commit visible a
+#    moment before the earlier commit that took the position below it. This
+#    part builds that state and holds it: a transaction takes position S+1
+#    (event_head, a restock and its event) and stays open, while a second one
+#    writes a restock at S+2 and commits. For 1.5 s the store shows S+2 and
+#    not S+1. Then the first commits. Streams (from S, and from the head
+#    without `after`) and a pager must wait at the hole and then deliver S+1
+#    and S+2, in order; a page read during the hole is empty with next_after
+#    S; the hole is counted in cqrsd_event_feed_holes_total. On the code
+#    before the fix, every reader passed S+1 here.
+# 2. The same under load, the way the soak found it: 8 writers (PlaceOrder,
+#    RestockProduct) for FEED_LOAD_SECONDS (default 30) while three streams
+#    (one from the start, two joining later from the same position: they
+#    start behind the live one) and two pagers (limit 1000 and 7) check, as
+#    they read, that each position is the one after the last; at the end
+#    each reached the final head, and the table holds every position.
+#    `make soak` runs this part for minutes and samples RSS, fds and threads.
+. "$(dirname "$0")/lib.sh"
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+FL="$top/tests/integration/feed_load.py"
+LOAD_SECONDS=${FEED_LOAD_SECONDS:-30}
+W="$T_CASE/w"
+mkdir -p "$W"
+U=$(uniq_id)
+
+bg_pids=""
+hold_pid=""
+cleanup() {
+    local p
+    for p in $bg_pids; do kill "$p" 2>/dev/null; done
+    [ -n "$hold_pid" ] && kill "$hold_pid" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+metric() { curl -s --max-time 5 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+
+# summary FILE: a reader's summary line, as "events E last L holes H missing M repeats R"
+summary() { awk '{print "events", $2, "last", $4, "holes", $6, "missing", $8, "repeats", $10}' "$1" 2>/dev/null; }
+
+# lines FILE: its number of lines (0 when absent)
+lines() { awk 'END { print NR }' "$1" 2>/dev/null || echo 0; }
+
+# wait_file FILE SECONDS: until FILE is not empty
+wait_file() {
+    local i
+    for ((i = 0; i < $2 * 20; i++)); do
+        [ -s "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# Asynchronous commands queued by earlier scripts would take positions of their own
+for _ in $(seq 1 150); do
+    pending=$(sql "SELECT COUNT(*) FROM command_queue WHERE status IN ('queued', 'running')" 2>/dev/null)
+    [ "${pending:-0}" = 0 ] && break
+    sleep 0.1
+done
+check no-pending-async-commands 0 "${pending:-0}"
+
+#=== setup: products and customers for both parts ===
+
+prods=""
+custs=""
+for i in 1 2 3 4 5 6; do
+    st=$(cmd "{\"type\":\"CreateProduct\",\"data\":{\"sku\":\"GL$i-$U\",\"name\":\"Gapless $i\",\"category\":\"Gapless-$U\",\"price_cents\":100,\"stock\":100000000}}")
+    [ "$st" = 201 ] && prods="$prods${prods:+,}$(jqb .aggregate_id)"
+    st=$(cmd "{\"type\":\"RegisterCustomer\",\"data\":{\"name\":\"Gapless $i\",\"email\":\"gapless$i.$U@example.com\"}}")
+    [ "$st" = 201 ] && custs="$custs${custs:+,}$(jqb .aggregate_id)"
+done
+check setup "6 6" "$(echo "$prods" | tr ',' '\n' | grep -c .) $(echo "$custs" | tr ',' '\n' | grep -c .)"
+P1=${prods%%,*}
+P2=$(echo "$prods" | cut -d, -f2)
+
+#=== 1. a commit in flight ===
+
+echo "== 1. a commit in flight (at $SECONDS s)"
+S=$(sql "SELECT position FROM event_head WHERE id = 1")
+check head-equals-max "$S" "$(sql "SELECT COALESCE(MAX(position), 0) FROM events")"
+holes0=$(metric cqrsd_event_feed_holes_total)
+check_match holes-metric '^[0-9]+$' "$holes0"
+rm -f "$W/stop1"
+python3 "$FL" stream "$BASE" "$S" "$W/stop1" "$W/a_stream" &
+bg_pids="$bg_pids $!"
+python3 "$FL" page "$BASE" "$S" 1000 "$W/stop1" "$W/a_page" &
+bg_pids="$bg_pids $!"
+sleep 1
+
+# the transaction of position S+1, held open (as lock_row does, through a fifo)
+fifo="$W/hold.fifo"
+mkfifo "$fifo"
+mariadb --no-defaults -uroot --socket="$DB_DIR/s.sock" -N -B -n cqrs <"$fifo" >"$W/hold.out" 2>&1 &
+hold_pid=$!
+exec 8>"$fifo"
+now="UTC_TIMESTAMP(3)"
+restock_sql() { # restock_sql PRODUCT POSITION: a restock of 1 and its event, as RestockProduct writes them
+    echo "SELECT version, stock INTO @v, @s FROM products WHERE id = $1 FOR UPDATE;
+UPDATE products SET stock = stock + 1, version = version + 1, updated_at = $now WHERE id = $1;
+INSERT INTO events (position, \`type\`, aggregate_type, aggregate_id, aggregate_version, data,
+  command_id, occurred_at) VALUES ($2, 'ProductRestocked', 'product', $1, @v + 1,
+  CONCAT('{\"quantity\":1,\"stock\":', @s + 1, '}'), 'gapless-$U-$2', $now);"
+}
+{
+    echo "BEGIN;"
+    echo "UPDATE event_head SET position = $((S + 2)) WHERE id = 1;"
+    restock_sql "$P1" $((S + 1))
+    echo "SELECT 'held';"
+} >&8
+for _ in $(seq 1 100); do
+    grep -q '^held$' "$W/hold.out" 2>/dev/null && break
+    sleep 0.02
+done
+check first-transaction-open held "$(cat "$W/hold.out")"
+# the later commit, visible while S+1 is not
+sql "BEGIN; $(restock_sql "$P2" $((S + 2))) COMMIT;"
+check hole-made "$((S + 2))" "$(sql "SELECT GROUP_CONCAT(position) FROM events WHERE position > $S")"
+# a stream without `after` starts at the head: S, not past S+1 while it is missing
+curl -s -N --max-time 20 "$BASE/queries/events/stream" >"$W/a_new" &
+bg_pids="$bg_pids $!"
+sleep 1.5
+check page-during-hole "200 [] $S" "$(get "/queries/events?after=$S&limit=10") $(jq -c .items "$B") $(jqb .next_after)"
+check page-before-hole "1 $S" "$(get "/queries/events?after=$((S - 1))&limit=10" >/dev/null; jqb '.items | length') $(jqb .next_after)"
+check stream-waits-at-hole "0" "$(lines "$W/a_stream.ids")"
+check pager-waits-at-hole "0" "$(lines "$W/a_page.ids")"
+check new-stream-waits-at-hole "0" "$(grep -c '^id:' "$W/a_new")"
+holes1=$(metric cqrsd_event_feed_holes_total)
+check_match holes-counted '^[0-9]+$' "$holes1"
+check holes-counted-more true "$([ "${holes1:-0}" -gt "${holes0:-0}" ] && echo true || echo false)"
+echo "COMMIT; SELECT 'committed';" >&8
+exec 8>&-
+wait "$hold_pid" 2>/dev/null
+hold_pid=""
+check first-transaction-committed "held committed" "$(tr '\n' ' ' <"$W/hold.out" | sed 's/ $//')"
+echo $((S + 2)) >"$W/stop1"
+wait_file "$W/a_stream" 10
+wait_file "$W/a_page" 10
+check stream-after-commit "events 2 last $((S + 2)) holes 0 missing 0 repeats 0" "$(summary "$W/a_stream")"
+check stream-order "$((S + 1)) $((S + 2))" "$(tr '\n' ' ' <"$W/a_stream.ids" | sed 's/ $//')"
+check pager-after-commit "events 2 last $((S + 2)) holes 0 missing 0 repeats 0" "$(summary "$W/a_page")"
+for _ in $(seq 1 40); do
+    [ "$(grep -c '^id:' "$W/a_new")" -ge 2 ] && break
+    sleep 0.05
+done
+check new-stream-after-commit "$((S + 1)) $((S + 2))" "$(grep '^id:' "$W/a_new" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+check page-after-commit "$((S + 1)),$((S + 2)) $((S + 2))" \
+    "$(get "/queries/events?after=$S&limit=10" >/dev/null; jqb '[.items[].position] | map(tostring) | join(",")') $(jqb .next_after)"
+check restocks-applied "100000001 100000001" \
+    "$(get "/queries/products/$P1" >/dev/null; jqb .stock) $(get "/queries/products/$P2" >/dev/null; jqb .stock)"
+for p in $bg_pids; do kill "$p" 2>/dev/null; done
+wait 2>/dev/null
+bg_pids=""
+
+#=== 2. under load ===
+
+echo "== 2. $LOAD_SECONDS s of writes, 3 streams and 2 pagers (at $SECONDS s)"
+S=$(sql "SELECT position FROM event_head WHERE id = 1")
+rm -f "$W/stop2"
+python3 "$FL" stream "$BASE" "$S" "$W/stop2" "$W/s1" &
+bg_pids="$bg_pids $!"
+PAGE_IDLE_S=0 python3 "$FL" page "$BASE" "$S" 1000 "$W/stop2" "$W/p1" &
+bg_pids="$bg_pids $!"
+python3 "$FL" page "$BASE" "$S" 7 "$W/stop2" "$W/p2" &
+bg_pids="$bg_pids $!"
+python3 "$FL" write "$BASE" "$LOAD_SECONDS" 8 "$prods" "$custs" "$W/write" &
+writer=$!
+# two more streams from the same start, joining while the first is ahead
+sleep 3
+python3 "$FL" stream "$BASE" "$S" "$W/stop2" "$W/s2" &
+bg_pids="$bg_pids $!"
+sleep 3
+python3 "$FL" stream "$BASE" "$S" "$W/stop2" "$W/s3" &
+bg_pids="$bg_pids $!"
+wait "$writer"
+cat "$W/write"
+E=$(sql "SELECT position FROM event_head WHERE id = 1")
+echo "$E" >"$W/stop2"
+check_match writes-succeeded '^sent [0-9]+ ok [0-9]+ rejected 0 failed 0 ' "$(cat "$W/write")"
+check table-complete "$((E - S))" "$(sql "SELECT COUNT(*) FROM events WHERE position > $S AND position <= $E")"
+for r in s1 s2 s3 p1 p2; do
+    wait_file "$W/$r" 90
+    check "reader-$r" "events $((E - S)) last $E holes 0 missing 0 repeats 0" "$(summary "$W/$r")"
+done
+echo "   events $((E - S)) in $LOAD_SECONDS s; holes met and waited for: $(($(metric cqrsd_event_feed_holes_total) - holes1))"
+wait 2>/dev/null
+bg_pids=""
+
+finish

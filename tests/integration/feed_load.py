@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""feed_load.py - load and readers for the gap-free feed tests (46, make soak).
+
+  feed_load.py write URL SECONDS CLIENTS PRODUCTS CUSTOMERS OUT
+      CLIENTS threads send PlaceOrder (1-3 of the given products, 1 unit
+      each, a random given customer) and, one in eight, RestockProduct, over
+      keep-alive connections, for SECONDS. OUT gets one line of counts:
+      "sent N ok N rejected N failed N rate R".
+  feed_load.py stream URL AFTER STOPFILE OUT
+      An SSE client of /queries/events/stream?after=AFTER: writes each id to
+      OUT.ids and, at the end, a summary to OUT (see `summary`).
+  feed_load.py page URL AFTER LIMIT STOPFILE OUT
+      Pages /queries/events?after=…&limit=LIMIT as fast as it can; the same
+      files as `stream`.
+
+Readers stop once STOPFILE holds a position and they have reached it, or 60 s
+after it appeared (what they have then is judged). Each checks, as it reads,
+that every position is the one after the last: the summary counts events,
+holes (positions skipped past), repeats and reversals.
+Only the standard library: Debian's python3.
+"""
+import http.client
+import json
+import os
+import random
+import select
+import socket
+import sys
+import threading
+import time
+
+
+def conn_of(url):
+    hostport = url.split("://", 1)[1].split("/", 1)[0]
+    host, port = hostport.rsplit(":", 1)
+    return http.client.HTTPConnection(host, int(port), timeout=60)
+
+
+class Check:
+    """Positions as they arrive: after the first, each must be last + 1."""
+
+    def __init__(self, after, out):
+        self.last = after
+        self.events = self.holes = self.repeats = self.missing = 0
+        self.first_hole = None
+        self.ids = open(out + ".ids", "w")
+
+    def see(self, pos):
+        self.events += 1
+        self.ids.write("%d\n" % pos)
+        if pos == self.last + 1:
+            self.last = pos
+        elif pos <= self.last:
+            self.repeats += 1
+        else:
+            self.holes += 1
+            self.missing += pos - self.last - 1
+            if self.first_hole is None:
+                self.first_hole = self.last + 1
+            self.last = pos
+
+    def summary(self, out):
+        self.ids.close()
+        with open(out, "w") as f:
+            f.write("events %d last %d holes %d missing %d repeats %d first_hole %s\n" % (
+                self.events, self.last, self.holes, self.missing, self.repeats,
+                self.first_hole if self.first_hole is not None else "-"))
+
+
+def target(stopfile, since):
+    """The position to reach (None: not known yet), and whether time is up."""
+    try:
+        with open(stopfile) as f:
+            text = f.read().strip()
+    except OSError:
+        return None, False
+    if not text:
+        return None, False
+    if since[0] is None:
+        since[0] = time.monotonic()
+    return int(text), time.monotonic() - since[0] > 60
+
+
+def stream(url, after, stopfile, out):
+    """An HTTP/1.0 request on a plain socket: the body is the raw SSE bytes
+    until the server closes, so select() tells when there is more."""
+    chk = Check(after, out)
+    hostport = url.split("://", 1)[1].split("/", 1)[0]
+    host, port = hostport.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    sock.sendall(b"GET /queries/events/stream?after=%d HTTP/1.0\r\n"
+                 b"Host: %s\r\nAccept: text/event-stream\r\n\r\n" % (after, hostport.encode()))
+    since = [None]
+    buf = b""
+    headers_done = False
+    while True:
+        want, late = target(stopfile, since)
+        if want is not None and (chk.last >= want or late):
+            break
+        ready, _, _ = select.select([sock], [], [], 0.25)
+        if not ready:
+            continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        if not headers_done:
+            if b"\r\n\r\n" not in buf:
+                continue
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            if b" 200 " not in head.split(b"\r\n", 1)[0]:
+                sys.exit("stream: " + head.split(b"\r\n", 1)[0].decode(errors="replace"))
+            headers_done = True
+        while b"\n\n" in buf:
+            msg, buf = buf.split(b"\n\n", 1)
+            for line in msg.split(b"\n"):
+                if line.startswith(b"id: "):
+                    chk.see(int(line[4:]))
+    sock.close()
+    chk.summary(out)
+
+
+def page(url, after, limit, stopfile, out):
+    chk = Check(after, out)
+    c = conn_of(url)
+    since = [None]
+    pages = 0
+    while True:
+        want, late = target(stopfile, since)
+        if want is not None and (chk.last >= want or late):
+            break
+        c.request("GET", "/queries/events?after=%d&limit=%d" % (after, limit))
+        resp = c.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            time.sleep(0.01)
+            continue
+        doc = json.loads(body)
+        for item in doc["items"]:
+            chk.see(item["position"])
+        after = doc["next_after"]
+        pages += 1
+        if not doc["items"]:
+            time.sleep(float(os.environ.get("PAGE_IDLE_S", "0.002")))
+    chk.summary(out)
+
+
+def write(url, seconds, clients, products, customers, out):
+    products = [int(x) for x in products.split(",")]
+    customers = [int(x) for x in customers.split(",")]
+    counts = {"sent": 0, "ok": 0, "rejected": 0, "failed": 0}
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def one():
+        c = conn_of(url)
+        rnd = random.Random()
+        mine = {"sent": 0, "ok": 0, "rejected": 0, "failed": 0}
+        hdr = {"Content-Type": "application/json"}
+        while time.monotonic() < end:
+            if rnd.random() < 0.125:
+                body = {"type": "RestockProduct",
+                        "data": {"product_id": rnd.choice(products), "quantity": 50}}
+            else:
+                items = rnd.sample(products, rnd.randint(1, min(3, len(products))))
+                body = {"type": "PlaceOrder",
+                        "data": {"customer_id": rnd.choice(customers),
+                                 "items": [{"product_id": p, "quantity": 1} for p in items]}}
+            try:
+                c.request("POST", "/commands", body=json.dumps(body), headers=hdr)
+                resp = c.getresponse()
+                resp.read()
+                st = resp.status
+            except (OSError, http.client.HTTPException):
+                c.close()
+                c = conn_of(url)
+                st = 0
+            mine["sent"] += 1
+            if 200 <= st < 300:
+                mine["ok"] += 1
+            elif 400 <= st < 500:
+                mine["rejected"] += 1
+            else:
+                mine["failed"] += 1
+        with lock:
+            for k in counts:
+                counts[k] += mine[k]
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - started
+    with open(out, "w") as f:
+        f.write("sent %d ok %d rejected %d failed %d rate %.0f\n" % (
+            counts["sent"], counts["ok"], counts["rejected"], counts["failed"],
+            counts["ok"] / took if took > 0 else 0))
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "write" and len(argv) == 8:
+        write(argv[2], float(argv[3]), int(argv[4]), argv[5], argv[6], argv[7])
+    elif len(argv) >= 2 and argv[1] == "stream" and len(argv) == 6:
+        stream(argv[2], int(argv[3]), argv[4], argv[5])
+    elif len(argv) >= 2 and argv[1] == "page" and len(argv) == 7:
+        page(argv[2], int(argv[3]), int(argv[4]), argv[5], argv[6])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
