@@ -97,10 +97,15 @@ void db_admin_close(struct db_admin *a);
 typedef int (*db_row_cb)(void *ctx, unsigned ncols, const char *const *cols);
 int db_admin_exec(struct db_admin *a, const char *sql, size_t len, db_row_cb cb, void *ctx,
                   char *err, size_t errlen);
-/* Stream the rows of one statement (mysql_use_result): next gives NULL at the end. */
+/*
+ * The rows of one statement, one at a time: next gives NULL at the end.
+ * Streamed from the server (mysql_use_result), or, buffered, read whole
+ * first (mysql_store_result) so that the connection can run another
+ * statement while these rows are being walked.
+ */
 struct db_admin_rows;
-struct db_admin_rows *db_admin_stream(struct db_admin *a, const char *sql, size_t len, char *err,
-                                      size_t errlen);
+struct db_admin_rows *db_admin_stream(struct db_admin *a, const char *sql, size_t len,
+                                      bool buffered, char *err, size_t errlen);
 const char *const *db_admin_next(struct db_admin_rows *r, unsigned *ncols);
 /* Free the stream; -1 when the rows ended with an error (message in err). */
 int db_admin_stream_end(struct db_admin_rows *r, char *err, size_t errlen);

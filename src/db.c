@@ -628,8 +628,8 @@ struct db_admin_rows {
     MYSQL_RES *res;
 };
 
-struct db_admin_rows *db_admin_stream(struct db_admin *a, const char *sql, size_t len, char *err,
-                                      size_t errlen)
+struct db_admin_rows *db_admin_stream(struct db_admin *a, const char *sql, size_t len,
+                                      bool buffered, char *err, size_t errlen)
 {
     struct db_admin_rows *r;
 
@@ -643,7 +643,7 @@ struct db_admin_rows *db_admin_stream(struct db_admin *a, const char *sql, size_
         return NULL;
     }
     r->a = a;
-    r->res = mysql_use_result(a->my);
+    r->res = buffered ? mysql_store_result(a->my) : mysql_use_result(a->my);
     if (!r->res) {
         snprintf(err, errlen, "error %u: %s", mysql_errno(a->my), mysql_error(a->my));
         free(r);

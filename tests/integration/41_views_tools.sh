@@ -467,4 +467,22 @@ get "/queries/orders/$OC" >/dev/null
 check trigger-works "1 1000" "$(jqb '"\(.item_count) \(.total_cents)"')"
 check verify-final-exit 0 "$(tool verify6 verify-views)"
 
+#=== an error while the rows are being read: exit 2, and stderr names the view and the error ===
+
+# cqrs_line_json replaced by one that fails on the lines of PX: the
+# recomputation of order_summary_view starts, then fails among its rows
+# (error 1242, a subquery that returns two rows). migrate puts it back.
+sql "DROP FUNCTION cqrs_line_json"
+sql "CREATE FUNCTION cqrs_line_json(p_product_id BIGINT, p_sku VARCHAR(64), p_name VARCHAR(200),
+       p_quantity BIGINT, p_unit_price BIGINT) RETURNS VARCHAR(1200) CHARACTER SET utf8mb4
+       DETERMINISTIC RETURN IF(p_product_id = $PX, (SELECT 1 UNION ALL SELECT 2), 'line')"
+check verify-error-exit 2 "$(tool verify7 verify-views)"
+check_match verify-error-names-view-and-number '^cqrsd: verify-views: order_summary_view: error 1242: ' \
+    "$(cat "$T_CASE/verify7.err")"
+check verify-error-one-line 1 "$(wc -l <"$T_CASE/verify7.err")"
+check verify-error-no-verdict "" "$(grep -E 'the read model (equals|differs)' "$T_CASE/verify7.out")"
+check migrate-restores-function 0 "$(tool migrate3 migrate)"
+check_match migrate-says-function 'cqrs_line_json' "$(cat "$T_CASE/migrate3.out")"
+check verify-after-function-exit 0 "$(tool verify8 verify-views)"
+
 finish
