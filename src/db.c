@@ -16,6 +16,9 @@
 #define RECONNECT_EVERY_MS 200
 #define MAX_PARAMS 16
 
+#define COL_CAP 512         /* a text column's buffer to begin with */
+#define COL_KEEP (16 << 10) /* the most it keeps between statements */
+
 struct col {
     int64_t i;
     char *buf;
@@ -286,7 +289,7 @@ static int stmt_prepare(struct side *sd, enum q q)
         MYSQL_FIELD *f = mysql_fetch_field_direct(meta, c);
         s->cols[c].is_int = is_int_type(f->type);
         if (!s->cols[c].is_int) {
-            s->cols[c].cap = 512;
+            s->cols[c].cap = COL_CAP;
             s->cols[c].buf = malloc(s->cols[c].cap);
             if (!s->cols[c].buf)
                 goto out_oom;
@@ -325,6 +328,25 @@ static void bind_params(MYSQL_BIND *b, const struct db_param *p, size_t np)
     }
 }
 
+/*
+ * A text column's buffer grows to the largest value fetched (db_next). One
+ * that grew past COL_KEEP goes back to COL_CAP before the statement runs
+ * again, so a thread does not keep the largest document it ever read.
+ */
+static void shrink_cols(struct stmt *s)
+{
+    for (unsigned c = 0; c < s->ncols; c++) {
+        struct col *cl = &s->cols[c];
+        char *nb;
+        if (cl->is_int || cl->cap <= COL_KEEP || !(nb = malloc(COL_CAP)))
+            continue;
+        free(cl->buf);
+        cl->buf = nb;
+        cl->cap = COL_CAP;
+        bind_col(&s->res[c], cl);
+    }
+}
+
 int db_run(struct db *db, enum q q, const struct db_param *p, size_t np)
 {
     struct side *sd = &db->side[catalog[q].side];
@@ -342,6 +364,7 @@ int db_run(struct db *db, enum q q, const struct db_param *p, size_t np)
         mysql_stmt_free_result(s->st);
         s->pending = false;
     }
+    shrink_cols(s);
     bind_params(b, p, np);
     if ((np && mysql_stmt_bind_param(s->st, b)) || mysql_stmt_execute(s->st))
         return classify(sd, mysql_stmt_errno(s->st), catalog[q].name);

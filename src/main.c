@@ -1,10 +1,12 @@
 /* main.c - subcommands: serve, migrate, verify-views, rebuild-views */
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "admin.h"
 #include "auth.h"
@@ -35,6 +37,22 @@ static void raise_nofile(void)
     }
 }
 
+/*
+ * Memory the daemon frees goes back to the system, so its RSS follows what
+ * it holds, not the most it ever held. Blocks of 128 KiB and more (pages of
+ * events, large replies) are mapped on their own and unmapped when freed
+ * (glibc would otherwise raise that threshold after the first large free,
+ * and keep such blocks in its heaps); what smaller blocks leave free in the
+ * heaps is released by malloc_trim every TRIM_S while serving.
+ */
+#define MMAP_THRESHOLD (128 << 10)
+#define TRIM_S 10
+
+static void memory_setup(void)
+{
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+}
+
 static int serve(const struct config *cfg)
 {
     sigset_t set;
@@ -54,6 +72,7 @@ static int serve(const struct config *cfg)
     log_init(cfg->log_format);
     json_object_seed(0);
     raise_nofile();
+    memory_setup();
     if (db_global_init(cfg)) {
         fprintf(stderr, "cqrsd: cannot initialise the MySQL client library\n");
         return 1;
@@ -100,7 +119,12 @@ static int serve(const struct config *cfg)
     if (idem_purger_start())
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the idempotency key purger");
     for (;;) {
-        sigwait(&set, &sig);
+        struct timespec every = {TRIM_S, 0};
+        sig = sigtimedwait(&set, NULL, &every);
+        if (sig < 0) { /* no signal for TRIM_S: give freed heap pages back */
+            malloc_trim(0);
+            continue;
+        }
         if (sig != SIGHUP)
             break;
         if (auth_reload(err, sizeof(err)))

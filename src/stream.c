@@ -19,6 +19,7 @@
 #define HEARTBEAT_S 15          /* a comment line keeps proxies and clients awake */
 #define PROBE_MS 1000           /* how often idle clients are checked for a hang-up */
 #define CLIENT_BUF_MAX (1u << 20) /* a client that does not read is dropped past this */
+#define CLIENT_BUF_KEEP (64u << 10) /* a drained buffer larger than this is freed */
 #define PAGE 500
 #define POLL_PAGES 20          /* pages per poll for one group of clients */
 #define HOLE_RETRY_MS 2        /* a hole is a commit becoming visible: look again soon */
@@ -127,8 +128,11 @@ long stream_read(struct stream_client *c, char *out, size_t max, stream_suspend_
         n = (long)(c->buf.len - c->off < max ? c->buf.len - c->off : max);
         memcpy(out, c->buf.buf + c->off, (size_t)n);
         c->off += (size_t)n;
-        if (c->off == c->buf.len) {
-            sbuf_reset(&c->buf);
+        if (c->off == c->buf.len) { /* all sent: keep a small buffer, not the largest one */
+            if (c->buf.cap > CLIENT_BUF_KEEP)
+                sbuf_release(&c->buf);
+            else
+                sbuf_reset(&c->buf);
             c->off = 0;
         }
     } else if (c->closing) {
