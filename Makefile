@@ -17,7 +17,7 @@ GEN      := build/gen/sql_files.c build/gen/sql_recompute.c build/gen/openapi.c
 HDRS     := $(wildcard include/*.h)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
-.PHONY: all asan unit integration test run bench fuzz clean fmt deps sqlcheck
+.PHONY: all asan unit integration test run bench soak fuzz clean fmt deps sqlcheck
 
 all: build/cqrsd
 
@@ -72,6 +72,12 @@ bench:
 	sh scripts/deps.sh
 	$(MAKE) all
 	bash tests/bench/run.sh
+
+# minutes of mixed load, every guarantee checked, RSS/fds/threads sampled (SOAK_SECONDS)
+soak:
+	sh scripts/deps.sh
+	$(MAKE) all
+	bash tests/soak/run.sh
 
 # every libFuzzer target for FUZZ_SECONDS each (default 60)
 fuzz: all

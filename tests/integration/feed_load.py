@@ -3,9 +3,14 @@
 
   feed_load.py write URL SECONDS CLIENTS PRODUCTS CUSTOMERS OUT
       CLIENTS threads send PlaceOrder (1-3 of the given products, 1 unit
-      each, a random given customer) and, one in eight, RestockProduct, over
+      each, a random given customer) and, one in eight (RESTOCK_SHARE in the
+      environment: another share), RestockProduct of 50 units, over
       keep-alive connections, for SECONDS. OUT gets one line of counts:
       "sent N ok N rejected N failed N rate R".
+  feed_load.py read URL SECONDS CLIENTS PRODUCTS CUSTOMERS CATEGORY OUT
+      CLIENTS threads read: a product, a customer, a category list (best
+      sellers), an order (ids up to the newest seen), the customer's orders.
+      OUT gets "sent N ok N notfound N failed N rate R".
   feed_load.py stream URL AFTER STOPFILE OUT
       An SSE client of /queries/events/stream?after=AFTER: writes each id to
       OUT.ids and, at the end, a summary to OUT (see `summary`).
@@ -151,6 +156,7 @@ def write(url, seconds, clients, products, customers, out):
     counts = {"sent": 0, "ok": 0, "rejected": 0, "failed": 0}
     lock = threading.Lock()
     end = time.monotonic() + seconds
+    restock_share = float(os.environ.get("RESTOCK_SHARE", "0.125"))
 
     def one():
         c = conn_of(url)
@@ -158,7 +164,7 @@ def write(url, seconds, clients, products, customers, out):
         mine = {"sent": 0, "ok": 0, "rejected": 0, "failed": 0}
         hdr = {"Content-Type": "application/json"}
         while time.monotonic() < end:
-            if rnd.random() < 0.125:
+            if rnd.random() < restock_share:
                 body = {"type": "RestockProduct",
                         "data": {"product_id": rnd.choice(products), "quantity": 50}}
             else:
@@ -199,9 +205,72 @@ def write(url, seconds, clients, products, customers, out):
             counts["ok"] / took if took > 0 else 0))
 
 
+def read(url, seconds, clients, products, customers, category, out):
+    products = [int(x) for x in products.split(",")]
+    customers = [int(x) for x in customers.split(",")]
+    counts = {"sent": 0, "ok": 0, "notfound": 0, "failed": 0}
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def one():
+        c = conn_of(url)
+        rnd = random.Random()
+        mine = dict.fromkeys(counts, 0)
+        newest = 1
+        while time.monotonic() < end:
+            k = rnd.randrange(5)
+            if k == 0:
+                path = "/queries/products/%d" % rnd.choice(products)
+            elif k == 1:
+                path = "/queries/customers/%d" % rnd.choice(customers)
+            elif k == 2:
+                path = "/queries/products?category=%s&sort=best_selling&limit=20" % category
+            elif k == 3:
+                path = "/queries/orders/%d" % rnd.randint(1, newest)
+            else:
+                path = "/queries/customers/%d/orders?limit=10" % rnd.choice(customers)
+            try:
+                c.request("GET", path)
+                resp = c.getresponse()
+                body = resp.read()
+                st = resp.status
+            except (OSError, http.client.HTTPException):
+                c.close()
+                c = conn_of(url)
+                st = 0
+            mine["sent"] += 1
+            if st == 200:
+                mine["ok"] += 1
+                if k == 4:
+                    items = json.loads(body)["items"]
+                    if items:
+                        newest = max(newest, items[0]["order_id"])
+            elif st == 404:
+                mine["notfound"] += 1
+            else:
+                mine["failed"] += 1
+        with lock:
+            for key in counts:
+                counts[key] += mine[key]
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - started
+    with open(out, "w") as f:
+        f.write("sent %d ok %d notfound %d failed %d rate %.0f\n" % (
+            counts["sent"], counts["ok"], counts["notfound"], counts["failed"],
+            counts["sent"] / took if took > 0 else 0))
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "write" and len(argv) == 8:
         write(argv[2], float(argv[3]), int(argv[4]), argv[5], argv[6], argv[7])
+    elif len(argv) >= 2 and argv[1] == "read" and len(argv) == 9:
+        read(argv[2], float(argv[3]), int(argv[4]), argv[5], argv[6], argv[7], argv[8])
     elif len(argv) >= 2 and argv[1] == "stream" and len(argv) == 6:
         stream(argv[2], int(argv[3]), argv[4], argv[5])
     elif len(argv) >= 2 and argv[1] == "page" and len(argv) == 7:
