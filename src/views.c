@@ -61,7 +61,8 @@ static int open_session(struct session *s, const struct config *cfg)
         return -1;
     }
     /* an order has up to 100 lines; their JSON is joined with GROUP_CONCAT */
-    if (db_admin_exec(s->a, LIT("SET SESSION group_concat_max_len = 16777216, lock_wait_timeout = 60"),
+    if (db_admin_exec(s->a,
+                      LIT("SET SESSION group_concat_max_len = 16777216, lock_wait_timeout = 60"),
                       NULL, NULL, s->err, sizeof(s->err))) {
         fprintf(stderr, "cqrsd: %s\n", s->err);
         return -1;
@@ -553,7 +554,8 @@ int views_rebuild(const struct config *cfg)
      * below. It must include every event up to `from`: a commit still
      * becoming visible sits among the last positions, so those are waited for.
      */
-    if (event_head(&w, &from) || wait_visible(&w, from > VISIBLE_WINDOW ? from - VISIBLE_WINDOW : 0, from))
+    if (event_head(&w, &from) ||
+        wait_visible(&w, from > VISIBLE_WINDOW ? from - VISIBLE_WINDOW : 0, from))
         goto out;
     for (size_t i = 0; i < N_VIEWS; i++) {
         const char *rs;
