@@ -4,7 +4,7 @@
 
 #include "route.h"
 
-/* operations (http.c) */
+/* operations (ops.c; /metrics: metrics.c) */
 void handle_healthz(const struct request *rq, struct reply *r);
 void handle_readyz(const struct request *rq, struct reply *r);
 void handle_openapi(const struct request *rq, struct reply *r);
