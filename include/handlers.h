@@ -2,7 +2,8 @@
 #ifndef CQRSD_HANDLERS_H
 #define CQRSD_HANDLERS_H
 
-#include "route.h"
+#include "reply.h"
+#include "request.h"
 
 /* operations (ops.c; /metrics: metrics.c) */
 void handle_healthz(const struct request *rq, struct reply *r);

@@ -6,7 +6,7 @@
 
 #include "db.h"
 #include "reply.h"
-#include "route.h"
+#include "request.h"
 
 /* 400 unless every argument is in allowed (NULL-ended), non-empty and given once. */
 int query_check_args(const struct request *rq, const char *const *allowed, struct reply *r);

@@ -101,7 +101,7 @@ void handle_events_stream(const struct request *rq, struct reply *r)
     if (query_check_args(rq, allowed, r) || query_int_arg(rq, "after", 0, INT64_MAX, &after, r))
         return;
     if (rq->last_event_id) {
-        if (!route_parse_id(rq->last_event_id, strlen(rq->last_event_id), &after) &&
+        if (!request_parse_id(rq->last_event_id, strlen(rq->last_event_id), &after) &&
             strcmp(rq->last_event_id, "0") != 0) {
             problem(r, P_INVALID_PARAMETER, "Last-Event-ID must be an event position");
             return;

@@ -131,7 +131,7 @@ bool query_etag_match(const char *header, const char *etag)
 /* Parse path segment i as an id; 400 into r on failure. */
 static int path_id(const struct request *rq, int i, int64_t *id, struct reply *r)
 {
-    if (!route_parse_id(rq->seg[i], rq->seg_len[i], id))
+    if (!request_parse_id(rq->seg[i], rq->seg_len[i], id))
         return problem(r, P_INVALID_PARAMETER,
                        "the id in the path must be a positive integer without leading zeros"),
                -1;

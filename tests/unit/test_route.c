@@ -261,18 +261,18 @@ END_TEST
 START_TEST(route_commands_list) { assert_route(M_GET, "/commands", ROUTE_OK, "/commands"); }
 END_TEST
 
-/*=== route_parse_id ===*/
+/*=== request_parse_id ===*/
 
-static bool id_of(const char *s, int64_t *v) { return route_parse_id(s, strlen(s), v); }
+static bool id_of(const char *s, int64_t *v) { return request_parse_id(s, strlen(s), v); }
 
 START_TEST(path_ids)
 {
     int64_t v;
-    ck_assert(route_parse_id("42", 2, &v) && v == 42);
-    ck_assert(!route_parse_id("042", 3, &v));
-    ck_assert(!route_parse_id("0", 1, &v));
-    ck_assert(route_parse_id("9223372036854775807", 19, &v));
-    ck_assert(!route_parse_id("9223372036854775808", 19, &v));
+    ck_assert(request_parse_id("42", 2, &v) && v == 42);
+    ck_assert(!request_parse_id("042", 3, &v));
+    ck_assert(!request_parse_id("0", 1, &v));
+    ck_assert(request_parse_id("9223372036854775807", 19, &v));
+    ck_assert(!request_parse_id("9223372036854775808", 19, &v));
 }
 END_TEST
 
@@ -322,9 +322,9 @@ END_TEST
 START_TEST(id_uses_length_not_nul)
 {
     int64_t v = 0;
-    ck_assert(route_parse_id("123/orders", 3, &v) && v == 123);
-    ck_assert(!route_parse_id("123/orders", 4, &v));
-    ck_assert(!route_parse_id("123", 0, &v));
+    ck_assert(request_parse_id("123/orders", 3, &v) && v == 123);
+    ck_assert(!request_parse_id("123/orders", 4, &v));
+    ck_assert(!request_parse_id("123", 0, &v));
 }
 END_TEST
 
