@@ -4,9 +4,8 @@
 
 #include <stdint.h>
 
+#include "query.h"
 #include "reply.h"
-
-enum batch_kind { BATCH_PRODUCT, BATCH_ORDER, BATCH_CUSTOMER, BATCH__KINDS };
 
 typedef void (*batch_done_fn)(void *conn);
 
@@ -17,7 +16,7 @@ typedef void (*batch_done_fn)(void *conn);
  * done(conn); from that call on the entry belongs to its owner again.
  */
 struct batch_entry {
-    enum batch_kind kind;
+    enum doc_kind kind;
     int64_t id;
     const char *if_none_match; /* the request's header, or NULL */
     struct reply *r;

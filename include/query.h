@@ -8,6 +8,9 @@
 #include "reply.h"
 #include "request.h"
 
+/* The documents read by id; a GET of one may be deferred to the batch readers (batch.h). */
+enum doc_kind { DOC_PRODUCT, DOC_ORDER, DOC_CUSTOMER, DOC__KINDS };
+
 /* 400 unless every argument is in allowed (NULL-ended), non-empty and given once. */
 int query_check_args(const struct request *rq, const char *const *allowed, struct reply *r);
 /* Parse an optional integer argument in [min, max] into *out (left as is when absent). */

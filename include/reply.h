@@ -21,7 +21,7 @@ struct reply {
     bool close;                /* close the connection after this reply */
     bool stream;               /* an event stream from stream_after (status 200) */
     int64_t stream_after;
-    int defer_kind;            /* > 0: answer later, by a reader (batch.h kind + 1) */
+    int defer_kind;            /* > 0: answer later, by a reader (query.h doc_kind + 1) */
     int64_t defer_id;
     const char *route;         /* route pattern for logs/metrics (static) */
     char command_type[32];     /* for the log line */

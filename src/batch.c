@@ -33,18 +33,18 @@ struct kind_info {
     const char *what;          /* for the 404 detail */
 };
 
-static const struct kind_info kinds[BATCH__KINDS] = {
-    [BATCH_PRODUCT] = {Q_PRODUCT_DOC, Q_PRODUCT_DOCS4, Q_PRODUCT_DOCS16, "product"},
-    [BATCH_ORDER] = {Q_ORDER_DOC, Q_ORDER_DOCS4, Q_ORDER_DOCS16, "order"},
-    [BATCH_CUSTOMER] = {Q_CUSTOMER_DOC, Q_CUSTOMER_DOCS4, Q_CUSTOMER_DOCS16, "customer"},
+static const struct kind_info kinds[DOC__KINDS] = {
+    [DOC_PRODUCT] = {Q_PRODUCT_DOC, Q_PRODUCT_DOCS4, Q_PRODUCT_DOCS16, "product"},
+    [DOC_ORDER] = {Q_ORDER_DOC, Q_ORDER_DOCS4, Q_ORDER_DOCS16, "order"},
+    [DOC_CUSTOMER] = {Q_CUSTOMER_DOC, Q_CUSTOMER_DOCS4, Q_CUSTOMER_DOCS16, "customer"},
 };
 
 static struct {
     struct pool p;
-    struct batch_entry *head[BATCH__KINDS], **tail[BATCH__KINDS];
+    struct batch_entry *head[DOC__KINDS], **tail[DOC__KINDS];
     unsigned next_kind; /* where a reader starts looking: no kind starves */
 } g = {.p = POOL_INIT,
-       .tail = {&g.head[BATCH_PRODUCT], &g.head[BATCH_ORDER], &g.head[BATCH_CUSTOMER]}};
+       .tail = {&g.head[DOC_PRODUCT], &g.head[DOC_ORDER], &g.head[DOC_CUSTOMER]}};
 
 int batch_submit(struct batch_entry *e)
 {
@@ -63,12 +63,12 @@ int batch_submit(struct batch_entry *e)
 }
 
 /* Take up to BATCH_MAX waiting reads of one kind (lock held); returns how many. */
-static int take(struct batch_entry **batch, enum batch_kind *kind)
+static int take(struct batch_entry **batch, enum doc_kind *kind)
 {
     int n = 0;
 
-    for (unsigned i = 0; i < BATCH__KINDS; i++) {
-        unsigned k = (g.next_kind + i) % BATCH__KINDS;
+    for (unsigned i = 0; i < DOC__KINDS; i++) {
+        unsigned k = (g.next_kind + i) % DOC__KINDS;
         if (!g.head[k])
             continue;
         while (g.head[k] && n < BATCH_MAX) {
@@ -78,7 +78,7 @@ static int take(struct batch_entry **batch, enum batch_kind *kind)
         if (!g.head[k])
             g.tail[k] = &g.head[k];
         g.next_kind = k + 1;
-        *kind = (enum batch_kind)k;
+        *kind = (enum doc_kind)k;
         break;
     }
     return n;
@@ -97,7 +97,7 @@ static void found(struct batch_entry *e, const char *doc, size_t len)
 }
 
 /* Run one batch on this thread's read connection and fill every reply. */
-static void run(struct db *db, struct batch_entry **batch, int n, enum batch_kind kind)
+static void run(struct db *db, struct batch_entry **batch, int n, enum doc_kind kind)
 {
     const struct kind_info *ki = &kinds[kind];
     struct db_param p[BATCH_MAX];
@@ -141,7 +141,7 @@ static void run(struct db *db, struct batch_entry **batch, int n, enum batch_kin
 static void *reader_main(void *arg)
 {
     struct batch_entry *batch[BATCH_MAX];
-    enum batch_kind kind = BATCH_PRODUCT;
+    enum doc_kind kind = DOC_PRODUCT;
 
     (void)arg;
     pthread_mutex_lock(&g.p.lock);

@@ -463,7 +463,7 @@ static enum MHD_Result defer_read(struct MHD_Connection *c, struct conn_req *cr)
 {
     struct batch_entry *e = &cr->read;
 
-    e->kind = (enum batch_kind)(cr->reply.defer_kind - 1);
+    e->kind = (enum doc_kind)(cr->reply.defer_kind - 1);
     e->id = cr->reply.defer_id;
     e->if_none_match = cr->rq.if_none_match;
     e->r = &cr->reply;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
 #include "cursor.h"
 #include "handlers.h"
 #include "problem.h"
@@ -183,17 +182,17 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
 
 void handle_product_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_PRODUCT_DOC, "product", rq->batch ? BATCH_PRODUCT : -1);
+    doc_by_id(rq, r, Q_PRODUCT_DOC, "product", rq->batch ? DOC_PRODUCT : -1);
 }
 
 void handle_order_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_ORDER_DOC, "order", rq->batch ? BATCH_ORDER : -1);
+    doc_by_id(rq, r, Q_ORDER_DOC, "order", rq->batch ? DOC_ORDER : -1);
 }
 
 void handle_customer_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_CUSTOMER_DOC, "customer", rq->batch ? BATCH_CUSTOMER : -1);
+    doc_by_id(rq, r, Q_CUSTOMER_DOC, "customer", rq->batch ? DOC_CUSTOMER : -1);
 }
 
 /*=== Lists ===*/
