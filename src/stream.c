@@ -19,7 +19,7 @@
 #define HEARTBEAT_S 15          /* a comment line keeps proxies and clients awake */
 #define PROBE_MS 1000           /* how often idle clients are checked for a hang-up */
 #define CLIENT_BUF_MAX (1u << 20) /* a client that does not read is dropped past this */
-#define CLIENT_BUF_KEEP (64u << 10) /* a drained buffer larger than this is freed */
+#define CLIENT_BUF_KEEP (16u << 10) /* a drained buffer larger than this is freed */
 #define PAGE 500
 #define POLL_PAGES 20          /* pages per poll for one group of clients */
 #define HOLE_RETRY_MS 2        /* a hole is a commit becoming visible: look again soon */
