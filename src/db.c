@@ -69,7 +69,8 @@ static MYSQL *connect_dsn(const struct dsn *d, const char *database, bool sessio
                           char *err, size_t errlen)
 {
     MYSQL *my = mysql_init(NULL);
-    unsigned timeout = 3, rw_timeout = 30;
+    /* the daemon's statements are short; a tool's (verify-views) may stream for minutes */
+    unsigned timeout = 3, rw_timeout = session_setup ? 30 : 600;
     unsigned proto = MYSQL_PROTOCOL_TCP;
 
     if (!my) {

@@ -23,10 +23,13 @@ static void sleep_ms(long ms)
 static int read_run(struct db *db, int64_t after, int64_t limit, feed_row_fn fn, void *ctx,
                     bool *stopped)
 {
-    int64_t want = after + 1;
+    int64_t want;
     int rc, got = 0;
 
     *stopped = false;
+    if (after == INT64_MAX) /* no position comes after it */
+        return 0;
+    want = after + 1;
     if ((rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)))) &&
         (rc == DB_GONE || rc == DB_RETRY)) /* a stale connection: one more try */
         rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)));

@@ -62,7 +62,8 @@ static int open_session(struct session *s, const struct config *cfg)
     }
     /* an order has up to 100 lines; their JSON is joined with GROUP_CONCAT */
     if (db_admin_exec(s->a,
-                      LIT("SET SESSION group_concat_max_len = 16777216, lock_wait_timeout = 60"),
+                      LIT("SET SESSION group_concat_max_len = 16777216, lock_wait_timeout = 60, "
+                          "net_write_timeout = 600"),
                       NULL, NULL, s->err, sizeof(s->err))) {
         fprintf(stderr, "cqrsd: %s\n", s->err);
         return -1;
@@ -330,12 +331,22 @@ static int verify_view(struct session *exp, struct session *got, const struct vi
         }
         in_tx = true;
     }
-    if (!(rg = db_admin_stream(got->a, q.buf, q.len, one, got->err, sizeof(got->err)))) {
+    /*
+     * The view's rows first when they are buffered (one session); else the
+     * recomputation first: it may take seconds before its first row (it
+     * groups every order), and a streamed view would wait on the server
+     * meanwhile.
+     */
+    if (one && !(rg = db_admin_stream(got->a, q.buf, q.len, true, got->err, sizeof(got->err)))) {
         verify_error(v, got->err, flags);
         goto out;
     }
     if (!(re = db_admin_stream(exp->a, rs, rn, false, exp->err, sizeof(exp->err)))) {
         verify_error(v, exp->err, flags);
+        goto out;
+    }
+    if (!one && !(rg = db_admin_stream(got->a, q.buf, q.len, false, got->err, sizeof(got->err)))) {
+        verify_error(v, got->err, flags);
         goto out;
     }
     e = db_admin_next(re, &ne);

@@ -70,12 +70,7 @@ ack_of() { tail -1 "$1" | awk '{print $4, $5, $6, $7}'; }
 
 # Asynchronous commands queued by earlier scripts would append events of
 # their own: wait (bounded) until none is queued or running.
-for _ in $(seq 1 150); do
-    pending=$(sql "SELECT COUNT(*) FROM command_queue WHERE status IN ('queued', 'running')" 2>/dev/null)
-    [ "${pending:-0}" = 0 ] && break
-    sleep 0.1
-done
-check no-pending-async-commands 0 "${pending:-0}"
+check no-pending-async-commands 0 "$(async_settled)"
 START=$(sql "SELECT position FROM event_head WHERE id = 1")
 check_match start-head '^[0-9]+$' "$START"
 

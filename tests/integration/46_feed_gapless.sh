@@ -58,12 +58,7 @@ wait_file() {
 }
 
 # Asynchronous commands queued by earlier scripts would take positions of their own
-for _ in $(seq 1 150); do
-    pending=$(sql "SELECT COUNT(*) FROM command_queue WHERE status IN ('queued', 'running')" 2>/dev/null)
-    [ "${pending:-0}" = 0 ] && break
-    sleep 0.1
-done
-check no-pending-async-commands 0 "${pending:-0}"
+check no-pending-async-commands 0 "$(async_settled)"
 
 #=== setup: products and customers for both parts ===
 

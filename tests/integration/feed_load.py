@@ -150,44 +150,35 @@ def page(url, after, limit, stopfile, out):
     chk.summary(out)
 
 
-def write(url, seconds, clients, products, customers, out):
-    products = [int(x) for x in products.split(",")]
-    customers = [int(x) for x in customers.split(",")]
-    counts = {"sent": 0, "ok": 0, "rejected": 0, "failed": 0}
+def drive(url, seconds, clients, next_request, classify, classes, rate_of, out):
+    """CLIENTS threads, each with its own keep-alive connection and state
+    (a dict), send next_request(rnd, state) -> (method, path, body) until
+    SECONDS are up; classify(status, body, state) names each answer's class
+    (one of CLASSES). OUT gets "sent N", each class and its count, and
+    "rate R": RATE_OF ("sent" or a class) per second."""
+    counts = dict.fromkeys(["sent"] + classes, 0)
     lock = threading.Lock()
     end = time.monotonic() + seconds
-    restock_share = float(os.environ.get("RESTOCK_SHARE", "0.125"))
+    hdr = {"Content-Type": "application/json"}
 
     def one():
         c = conn_of(url)
         rnd = random.Random()
-        mine = {"sent": 0, "ok": 0, "rejected": 0, "failed": 0}
-        hdr = {"Content-Type": "application/json"}
+        state = {}
+        mine = dict.fromkeys(counts, 0)
         while time.monotonic() < end:
-            if rnd.random() < restock_share:
-                body = {"type": "RestockProduct",
-                        "data": {"product_id": rnd.choice(products), "quantity": 50}}
-            else:
-                items = rnd.sample(products, rnd.randint(1, min(3, len(products))))
-                body = {"type": "PlaceOrder",
-                        "data": {"customer_id": rnd.choice(customers),
-                                 "items": [{"product_id": p, "quantity": 1} for p in items]}}
+            method, path, body = next_request(rnd, state)
             try:
-                c.request("POST", "/commands", body=json.dumps(body), headers=hdr)
+                c.request(method, path, body=body, headers=hdr if body else {})
                 resp = c.getresponse()
-                resp.read()
+                text = resp.read()
                 st = resp.status
             except (OSError, http.client.HTTPException):
                 c.close()
                 c = conn_of(url)
-                st = 0
+                st, text = 0, b""
             mine["sent"] += 1
-            if 200 <= st < 300:
-                mine["ok"] += 1
-            elif 400 <= st < 500:
-                mine["rejected"] += 1
-            else:
-                mine["failed"] += 1
+            mine[classify(st, text, state)] += 1
         with lock:
             for k in counts:
                 counts[k] += mine[k]
@@ -200,70 +191,59 @@ def write(url, seconds, clients, products, customers, out):
         t.join()
     took = time.monotonic() - started
     with open(out, "w") as f:
-        f.write("sent %d ok %d rejected %d failed %d rate %.0f\n" % (
-            counts["sent"], counts["ok"], counts["rejected"], counts["failed"],
-            counts["ok"] / took if took > 0 else 0))
+        f.write(" ".join("%s %d" % (k, v) for k, v in counts.items()) +
+                " rate %.0f\n" % (counts[rate_of] / took if took > 0 else 0))
+
+
+def write(url, seconds, clients, products, customers, out):
+    products = [int(x) for x in products.split(",")]
+    customers = [int(x) for x in customers.split(",")]
+    restock_share = float(os.environ.get("RESTOCK_SHARE", "0.125"))
+
+    def next_request(rnd, state):
+        if rnd.random() < restock_share:
+            body = {"type": "RestockProduct",
+                    "data": {"product_id": rnd.choice(products), "quantity": 50}}
+        else:
+            items = rnd.sample(products, rnd.randint(1, min(3, len(products))))
+            body = {"type": "PlaceOrder",
+                    "data": {"customer_id": rnd.choice(customers),
+                             "items": [{"product_id": p, "quantity": 1} for p in items]}}
+        return "POST", "/commands", json.dumps(body)
+
+    def classify(st, body, state):
+        return "ok" if 200 <= st < 300 else "rejected" if 400 <= st < 500 else "failed"
+
+    drive(url, seconds, clients, next_request, classify, ["ok", "rejected", "failed"], "ok", out)
 
 
 def read(url, seconds, clients, products, customers, category, out):
     products = [int(x) for x in products.split(",")]
     customers = [int(x) for x in customers.split(",")]
-    counts = {"sent": 0, "ok": 0, "notfound": 0, "failed": 0}
-    lock = threading.Lock()
-    end = time.monotonic() + seconds
 
-    def one():
-        c = conn_of(url)
-        rnd = random.Random()
-        mine = dict.fromkeys(counts, 0)
-        newest = 1
-        while time.monotonic() < end:
-            k = rnd.randrange(5)
-            if k == 0:
-                path = "/queries/products/%d" % rnd.choice(products)
-            elif k == 1:
-                path = "/queries/customers/%d" % rnd.choice(customers)
-            elif k == 2:
-                path = "/queries/products?category=%s&sort=best_selling&limit=20" % category
-            elif k == 3:
-                path = "/queries/orders/%d" % rnd.randint(1, newest)
-            else:
-                path = "/queries/customers/%d/orders?limit=10" % rnd.choice(customers)
-            try:
-                c.request("GET", path)
-                resp = c.getresponse()
-                body = resp.read()
-                st = resp.status
-            except (OSError, http.client.HTTPException):
-                c.close()
-                c = conn_of(url)
-                st = 0
-            mine["sent"] += 1
-            if st == 200:
-                mine["ok"] += 1
-                if k == 4:
-                    items = json.loads(body)["items"]
-                    if items:
-                        newest = max(newest, items[0]["order_id"])
-            elif st == 404:
-                mine["notfound"] += 1
-            else:
-                mine["failed"] += 1
-        with lock:
-            for key in counts:
-                counts[key] += mine[key]
+    def next_request(rnd, state):
+        k = state["k"] = rnd.randrange(5)
+        if k == 0:
+            path = "/queries/products/%d" % rnd.choice(products)
+        elif k == 1:
+            path = "/queries/customers/%d" % rnd.choice(customers)
+        elif k == 2:
+            path = "/queries/products?category=%s&sort=best_selling&limit=20" % category
+        elif k == 3:
+            path = "/queries/orders/%d" % rnd.randint(1, state.get("newest", 1))
+        else:
+            path = "/queries/customers/%d/orders?limit=10" % rnd.choice(customers)
+        return "GET", path, None
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=one) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    took = time.monotonic() - started
-    with open(out, "w") as f:
-        f.write("sent %d ok %d notfound %d failed %d rate %.0f\n" % (
-            counts["sent"], counts["ok"], counts["notfound"], counts["failed"],
-            counts["sent"] / took if took > 0 else 0))
+    def classify(st, body, state):
+        if st == 200 and state["k"] == 4:  # learn the newest order id
+            items = json.loads(body)["items"]
+            if items:
+                state["newest"] = max(state.get("newest", 1), items[0]["order_id"])
+        return "ok" if st == 200 else "notfound" if st == 404 else "failed"
+
+    drive(url, seconds, clients, next_request, classify, ["ok", "notfound", "failed"], "sent",
+          out)
 
 
 def main(argv):

@@ -141,6 +141,19 @@ stop_daemon() {
 db_stop() { sh "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh" stop "$DB_DIR"; }
 db_start() { sh "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh" start "$DB_DIR" "$DB_PORT" >/dev/null; }
 
+# async_settled: wait (at most 15 s) until no asynchronous command is queued
+# or running (earlier scripts' commands would take event positions of their
+# own); prints how many still are
+async_settled() {
+    local pending
+    for _ in $(seq 1 150); do
+        pending=$(sql "SELECT COUNT(*) FROM command_queue WHERE status IN ('queued', 'running')" 2>/dev/null)
+        [ "${pending:-0}" = 0 ] && break
+        sleep 0.1
+    done
+    echo "${pending:-0}"
+}
+
 # uniq_id: a string unique to this run (for skus and emails)
 uniq_id() { echo "$(date +%s%N | tail -c 10)$RANDOM"; }
 

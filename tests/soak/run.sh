@@ -141,6 +141,7 @@ while kill -0 "$wpid" 2>/dev/null; do
         half_done=yes
         "$BIN" verify-views >"$T/verify_half.out" 2>&1
         check "verify-views halfway, under load" "verify-views: the read model equals the write model" "$(tail -1 "$T/verify_half.out")"
+        cat "$T/verify_half.out"
     fi
     for _ in $(seq 1 "$SAMPLE_S"); do
         kill -0 "$wpid" 2>/dev/null || break
@@ -169,6 +170,7 @@ check "reads: none failed" 0 "$(awk '{print $8}' "$T/read")"
 check "drift gauge 0 at every sample" "" "$(awk -F'\t' 'NR > 1 && $6 != "0" && $6 != "-1" {print $1 ":" $6}' build/soak.tsv | tr '\n' ' ')"
 "$BIN" verify-views >"$T/verify_end.out" 2>&1
 check "verify-views at the end" "verify-views: the read model equals the write model" "$(tail -1 "$T/verify_end.out")"
+cat "$T/verify_end.out"
 for p in ${scarce//,/ }; do
     check "product $p: stock + units sold = 300, stock >= 0" "300 yes" \
         "$(sql "SELECT s.stock + (SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l JOIN orders o
