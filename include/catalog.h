@@ -72,4 +72,26 @@ struct catalog_entry {
 
 extern const struct catalog_entry catalog[Q__COUNT];
 
+/*
+ * The result columns of the statements that return rows, by name, in the
+ * order of their SELECT lists in catalog.c (read them with db_i64 / db_str).
+ */
+/* Q_PRODUCT_LOCK */
+enum { PL_VERSION, PL_LIVE, PL_PRICE, PL_STOCK, PL_SKU, PL_NAME, PL_DESCRIPTION, PL_CATEGORY };
+/* Q_ORDER_LOCK */
+enum { OL_STATUS, OL_VERSION };
+/* Q_ORDER_LINES */
+enum { LN_PRODUCT, LN_QUANTITY };
+/* Q_EVENTS_PAGE */
+enum { EV_POSITION, EV_TYPE, EV_AGGREGATE_TYPE, EV_AGGREGATE_ID, EV_AGGREGATE_VERSION, EV_DATA,
+       EV_COMMAND_ID, EV_OCCURRED_AT };
+/* Q_EVENTS_TOP, Q_CATEGORY_NAME, Q_*_DOC: one column */
+enum { COL_FIRST };
+/* the product lists (PRODUCT_LIST_COLS) */
+enum { PLIST_DOC, PLIST_ID, PLIST_PRICE, PLIST_SOLD };
+/* Q_*_DOCS4, Q_*_DOCS16 (several documents by id) */
+enum { DOCS_ID, DOCS_DOC };
+/* Q_CUSTOMER_ORDERS, Q_CUSTOMER_ORDERS_STATUS */
+enum { CO_DOC, CO_ORDER_ID };
+
 #endif

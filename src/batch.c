@@ -114,11 +114,11 @@ static void run(struct db *db, struct batch_entry **batch, int n, enum doc_kind 
         const char *doc;
         int64_t id;
         if (n == 1) {
-            doc = db_str(db, q, 0, &len);
+            doc = db_str(db, q, COL_FIRST, &len);
             id = batch[0]->id;
         } else {
-            id = db_i64(db, q, 0);
-            doc = db_str(db, q, 1, &len);
+            id = db_i64(db, q, DOCS_ID);
+            doc = db_str(db, q, DOCS_DOC, &len);
         }
         for (int i = 0; i < n; i++)
             if (!done[i] && batch[i]->id == id) {

@@ -112,17 +112,17 @@ static int place_order(struct cmd_ctx *cx, const struct jv_vals *v, struct reply
         if ((rc = db_run(cx->db, Q_PRODUCT_LOCK, DB_ARGS(DB_I64(l->product_id)))) ||
             (rc = db_next(cx->db, Q_PRODUCT_LOCK)) < 0)
             goto out;
-        if (rc == 0 || !db_i64(cx->db, Q_PRODUCT_LOCK, 1)) {
+        if (rc == 0 || !db_i64(cx->db, Q_PRODUCT_LOCK, PL_LIVE)) {
             json_t *extra = json_pack("{s:I}", "product_id", (json_int_t)l->product_id);
             db_end(cx->db, Q_PRODUCT_LOCK);
             problem_ext(r, P_NOT_FOUND, extra, "product %" PRId64 " not found", l->product_id);
             rc = DB_OK;
             goto out;
         }
-        l->price = db_i64(cx->db, Q_PRODUCT_LOCK, 2);
-        l->stock = db_i64(cx->db, Q_PRODUCT_LOCK, 3);
-        copy_str(cx->db, Q_PRODUCT_LOCK, 4, l->sku, sizeof(l->sku), &l->sku_n);
-        copy_str(cx->db, Q_PRODUCT_LOCK, 5, l->name, sizeof(l->name), &l->name_n);
+        l->price = db_i64(cx->db, Q_PRODUCT_LOCK, PL_PRICE);
+        l->stock = db_i64(cx->db, Q_PRODUCT_LOCK, PL_STOCK);
+        copy_str(cx->db, Q_PRODUCT_LOCK, PL_SKU, l->sku, sizeof(l->sku), &l->sku_n);
+        copy_str(cx->db, Q_PRODUCT_LOCK, PL_NAME, l->name, sizeof(l->name), &l->name_n);
         db_end(cx->db, Q_PRODUCT_LOCK);
     }
     qsort(lines, n, sizeof(*lines), by_line_no);
@@ -229,8 +229,8 @@ static int transition(struct cmd_ctx *cx, const struct jv_vals *v, struct reply 
         return rc;
     if (rc == 0)
         return problem(r, P_NOT_FOUND, "order %" PRId64 " not found", id);
-    copy_str(cx->db, Q_ORDER_LOCK, 0, status, sizeof(status), &sn);
-    version = db_i64(cx->db, Q_ORDER_LOCK, 1);
+    copy_str(cx->db, Q_ORDER_LOCK, OL_STATUS, status, sizeof(status), &sn);
+    version = db_i64(cx->db, Q_ORDER_LOCK, OL_VERSION);
     db_end(cx->db, Q_ORDER_LOCK);
     if (v->has[OT_EXPECTED] && v->i[OT_EXPECTED] != version) {
         json_t *extra = json_pack("{s:I}", "current_version", (json_int_t)version);
@@ -258,8 +258,8 @@ static int transition(struct cmd_ctx *cx, const struct jv_vals *v, struct reply 
         if ((rc = db_run(cx->db, Q_ORDER_LINES, DB_ARGS(DB_I64(id)))))
             return rc;
         while ((rc = db_next(cx->db, Q_ORDER_LINES)) == 1 && nl < MAX_ITEMS) {
-            pids[nl] = db_i64(cx->db, Q_ORDER_LINES, 0);
-            qty[nl++] = db_i64(cx->db, Q_ORDER_LINES, 1);
+            pids[nl] = db_i64(cx->db, Q_ORDER_LINES, LN_PRODUCT);
+            qty[nl++] = db_i64(cx->db, Q_ORDER_LINES, LN_QUANTITY);
         }
         db_end(cx->db, Q_ORDER_LINES);
         if (rc < 0)

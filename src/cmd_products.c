@@ -6,7 +6,6 @@
 #include "problem.h"
 
 /* Q_PRODUCT_LOCK columns */
-enum { PL_VERSION, PL_LIVE, PL_PRICE, PL_STOCK, PL_SKU, PL_NAME, PL_DESCRIPTION, PL_CATEGORY };
 
 struct product_row {
     int64_t version, price, stock, category_id;
@@ -89,7 +88,7 @@ static json_t *category_name(struct cmd_ctx *cx, int64_t id, int *rc)
         *rc = *rc ? *rc : DB_ERR;
         return NULL;
     }
-    s = db_str(cx->db, Q_CATEGORY_NAME, 0, &n);
+    s = db_str(cx->db, Q_CATEGORY_NAME, COL_FIRST, &n);
     j = json_stringn(s, n);
     db_end(cx->db, Q_CATEGORY_NAME);
     *rc = j ? DB_OK : DB_ERR;

@@ -36,7 +36,7 @@ static int read_run(struct db *db, int64_t after, int64_t limit, feed_row_fn fn,
     if (rc)
         return rc;
     while ((rc = db_next(db, Q_EVENTS_PAGE)) == 1) {
-        int64_t pos = db_i64(db, Q_EVENTS_PAGE, 0);
+        int64_t pos = db_i64(db, Q_EVENTS_PAGE, EV_POSITION);
         if (pos != want) { /* a commit in flight: not visible yet */
             *stopped = true;
             atomic_fetch_add_explicit(&n_holes, 1, memory_order_relaxed);
@@ -79,7 +79,7 @@ int feed_head(struct db *db, int64_t *head)
     if (rc)
         return rc;
     while ((rc = db_next(db, Q_EVENTS_TOP)) == 1) {
-        int64_t pos = db_i64(db, Q_EVENTS_TOP, 0);
+        int64_t pos = db_i64(db, Q_EVENTS_TOP, COL_FIRST);
         if (n++ == 0)
             top = pos;
         else if (pos != prev - 1)
@@ -100,21 +100,21 @@ void feed_row_json(struct sbuf *b, struct db *db)
     size_t n;
     const char *s;
 
-    sbuf_printf(b, "{\"position\":%" PRId64 ",\"type\":", db_i64(db, Q_EVENTS_PAGE, 0));
-    s = db_str(db, Q_EVENTS_PAGE, 1, &n);
+    sbuf_printf(b, "{\"position\":%" PRId64 ",\"type\":", db_i64(db, Q_EVENTS_PAGE, EV_POSITION));
+    s = db_str(db, Q_EVENTS_PAGE, EV_TYPE, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_adds(b, ",\"aggregate_type\":");
-    s = db_str(db, Q_EVENTS_PAGE, 2, &n);
+    s = db_str(db, Q_EVENTS_PAGE, EV_AGGREGATE_TYPE, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_printf(b, ",\"aggregate_id\":%" PRId64 ",\"aggregate_version\":%" PRId64 ",\"data\":",
-                db_i64(db, Q_EVENTS_PAGE, 3), db_i64(db, Q_EVENTS_PAGE, 4));
-    s = db_str(db, Q_EVENTS_PAGE, 5, &n);
+                db_i64(db, Q_EVENTS_PAGE, EV_AGGREGATE_ID), db_i64(db, Q_EVENTS_PAGE, EV_AGGREGATE_VERSION));
+    s = db_str(db, Q_EVENTS_PAGE, EV_DATA, &n);
     sbuf_add(b, s, n);
     sbuf_adds(b, ",\"command_id\":");
-    s = db_str(db, Q_EVENTS_PAGE, 6, &n);
+    s = db_str(db, Q_EVENTS_PAGE, EV_COMMAND_ID, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_adds(b, ",\"occurred_at\":");
-    s = db_str(db, Q_EVENTS_PAGE, 7, &n);
+    s = db_str(db, Q_EVENTS_PAGE, EV_OCCURRED_AT, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_addch(b, '}');
 }

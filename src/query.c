@@ -171,7 +171,7 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
         problem(r, P_NOT_FOUND, "%s %" PRId64 " not found", what, id);
         return;
     }
-    doc = db_str(db, q, 0, &n);
+    doc = db_str(db, q, COL_FIRST, &n);
     query_etag(doc, n, r->etag);
     if (rq->if_none_match && query_etag_match(rq->if_none_match, r->etag))
         r->status = 304;
@@ -201,7 +201,7 @@ void handle_customer_get(const struct request *rq, struct reply *r)
 static void doc_item(struct sbuf *b, struct db *db, enum q q)
 {
     size_t n;
-    const char *doc = db_str(db, q, 0, &n);
+    const char *doc = db_str(db, q, COL_FIRST, &n);
 
     sbuf_add(b, doc, n);
 }
@@ -249,17 +249,17 @@ static void list_reply(struct db *db, enum q q, const struct db_param *p, size_t
 /* product lists: columns doc, product_id, price_cents, units_sold */
 static void cursor_by_id(struct db *db, enum q q, char out[CURSOR_MAX])
 {
-    cursor_encode('i', 0, db_i64(db, q, 1), out);
+    cursor_encode('i', 0, db_i64(db, q, PLIST_ID), out);
 }
 
 static void cursor_by_price(struct db *db, enum q q, char out[CURSOR_MAX])
 {
-    cursor_encode('p', db_i64(db, q, 2), db_i64(db, q, 1), out);
+    cursor_encode('p', db_i64(db, q, PLIST_PRICE), db_i64(db, q, PLIST_ID), out);
 }
 
 static void cursor_by_sold(struct db *db, enum q q, char out[CURSOR_MAX])
 {
-    cursor_encode('b', db_i64(db, q, 3), db_i64(db, q, 1), out);
+    cursor_encode('b', db_i64(db, q, PLIST_SOLD), db_i64(db, q, PLIST_ID), out);
 }
 
 void handle_products_list(const struct request *rq, struct reply *r)
@@ -325,7 +325,7 @@ void handle_products_list(const struct request *rq, struct reply *r)
 /* customer orders: columns doc, order_id; newest first */
 static void cursor_by_order(struct db *db, enum q q, char out[CURSOR_MAX])
 {
-    cursor_encode('o', 0, db_i64(db, q, 1), out);
+    cursor_encode('o', 0, db_i64(db, q, CO_ORDER_ID), out);
 }
 
 void handle_customer_orders(const struct request *rq, struct reply *r)

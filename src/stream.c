@@ -191,7 +191,7 @@ static void hand_out(void *ctx, struct db *db, int64_t pos)
     size_t n;
 
     sbuf_reset(msg);
-    type = db_str(db, Q_EVENTS_PAGE, 1, &n);
+    type = db_str(db, Q_EVENTS_PAGE, EV_TYPE, &n);
     sbuf_printf(msg, "id: %" PRId64 "\nevent: %.*s\ndata: ", pos, (int)n, type);
     feed_row_json(msg, db); /* one line: JSON has no raw newlines */
     sbuf_adds(msg, "\n\n");
