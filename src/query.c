@@ -262,39 +262,55 @@ static void cursor_by_sold(struct db *db, enum q q, char out[CURSOR_MAX])
     cursor_encode('b', db_i64(db, q, PLIST_SOLD), db_i64(db, q, PLIST_ID), out);
 }
 
+/*
+ * The product list's sorts: the name in ?sort=, the cursor's kind, where a
+ * walk starts (a keyed sort walks from below the first key), and the
+ * statements without and with a category. A keyed sort's statement takes
+ * (key, key, id, limit), the id sort's (id, limit), after the category.
+ */
+static const struct product_sort {
+    const char *name;
+    char kind;
+    bool keyed;
+    int64_t first_key;
+    enum q all, in_category;
+    query_cursor_fn cursor_of;
+} product_sorts[] = {
+    {"id", 'i', false, 0, Q_PRODUCTS_BY_ID, Q_PRODUCTS_CAT_BY_ID, cursor_by_id},
+    {"price", 'p', true, -1 /* prices are >= 0 */, Q_PRODUCTS_BY_PRICE, Q_PRODUCTS_CAT_BY_PRICE,
+     cursor_by_price},
+    {"best_selling", 'b', true, INT64_MAX, Q_PRODUCTS_BY_SOLD, Q_PRODUCTS_CAT_BY_SOLD,
+     cursor_by_sold},
+};
+
 void handle_products_list(const struct request *rq, struct reply *r)
 {
     static const char *const allowed[] = {"category", "sort", "limit", "after", NULL};
     const struct req_arg *cat = request_arg(rq, "category");
     const struct req_arg *sort = request_arg(rq, "sort");
     const struct req_arg *after = request_arg(rq, "after");
-    int64_t limit = 50, key = 0, id = 0;
-    char kind = 'i';
+    const struct product_sort *ps = &product_sorts[0];
+    int64_t limit = 50, key, id = 0;
+    struct db_param p[5];
+    size_t np = 0;
     struct db *db;
 
     if (query_check_args(rq, allowed, r) || query_int_arg(rq, "limit", 1, 200, &limit, r))
         return;
     if (sort) {
-        if (strcmp(sort->val, "id") == 0)
-            kind = 'i';
-        else if (strcmp(sort->val, "price") == 0)
-            kind = 'p';
-        else if (strcmp(sort->val, "best_selling") == 0)
-            kind = 'b';
-        else {
+        size_t i = 0, n = sizeof(product_sorts) / sizeof(product_sorts[0]);
+        while (i < n && strcmp(sort->val, product_sorts[i].name) != 0)
+            i++;
+        if (i == n) {
             problem(r, P_INVALID_PARAMETER, "sort must be id, price or best_selling");
             return;
         }
+        ps = &product_sorts[i];
     }
-    if (after) {
-        if (!cursor_decode(after->val, kind, &key, &id)) {
-            problem(r, P_INVALID_PARAMETER, "after is not a cursor of this list");
-            return;
-        }
-    } else if (kind == 'p') {
-        key = -1; /* prices are >= 0 */
-    } else if (kind == 'b') {
-        key = INT64_MAX;
+    key = ps->first_key;
+    if (after && !cursor_decode(after->val, ps->kind, &key, &id)) {
+        problem(r, P_INVALID_PARAMETER, "after is not a cursor of this list");
+        return;
     }
     if (cat && strlen(cat->val) > 400) {
         problem(r, P_INVALID_PARAMETER, "category is too long");
@@ -302,24 +318,15 @@ void handle_products_list(const struct request *rq, struct reply *r)
     }
     if (!(db = query_db(r)))
         return;
-    if (cat) {
-        struct db_param c = DB_STR(cat->val, strlen(cat->val));
-        if (kind == 'i')
-            list_reply(db, Q_PRODUCTS_CAT_BY_ID, DB_ARGS(c, DB_I64(id), DB_I64(limit + 1)), limit,
-                       cursor_by_id, r);
-        else
-            list_reply(db, kind == 'p' ? Q_PRODUCTS_CAT_BY_PRICE : Q_PRODUCTS_CAT_BY_SOLD,
-                       DB_ARGS(c, DB_I64(key), DB_I64(key), DB_I64(id), DB_I64(limit + 1)),
-                       limit, kind == 'p' ? cursor_by_price : cursor_by_sold, r);
-    } else {
-        if (kind == 'i')
-            list_reply(db, Q_PRODUCTS_BY_ID, DB_ARGS(DB_I64(id), DB_I64(limit + 1)), limit,
-                       cursor_by_id, r);
-        else
-            list_reply(db, kind == 'p' ? Q_PRODUCTS_BY_PRICE : Q_PRODUCTS_BY_SOLD,
-                       DB_ARGS(DB_I64(key), DB_I64(key), DB_I64(id), DB_I64(limit + 1)), limit,
-                       kind == 'p' ? cursor_by_price : cursor_by_sold, r);
+    if (cat)
+        p[np++] = DB_STR(cat->val, strlen(cat->val));
+    if (ps->keyed) {
+        p[np++] = DB_I64(key);
+        p[np++] = DB_I64(key);
     }
+    p[np++] = DB_I64(id);
+    p[np++] = DB_I64(limit + 1);
+    list_reply(db, cat ? ps->in_category : ps->all, p, np, limit, ps->cursor_of, r);
 }
 
 /* customer orders: columns doc, order_id; newest first */
