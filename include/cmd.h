@@ -69,6 +69,9 @@ int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
 /* The command type named `type`, or NULL. */
 const struct command_def *cmd_find(const char *type);
 
+/* Give metrics.c the name of every command type (at startup, before any thread). */
+void cmd_metrics_init(void);
+
 /* The time as stored ("YYYY-MM-DD HH:MM:SS.mmm", UTC). */
 void cmd_now(char out[24]);
 

@@ -23,17 +23,33 @@
 
 /*=== Command table ===*/
 
+static const struct command_def *const families[] = {product_commands, customer_commands,
+                                                     order_commands};
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+
 const struct command_def *cmd_find(const char *type)
 {
     if (!type)
         return NULL;
-    static const struct command_def *const families[] = {product_commands, customer_commands,
-                                                         order_commands};
-    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
+    for (size_t f = 0; f < N_FAMILIES; f++)
         for (const struct command_def *d = families[f]; d->type; d++)
             if (strcmp(d->type, type) == 0)
                 return d;
     return NULL;
+}
+
+void cmd_metrics_init(void)
+{
+    const char *names[METRICS_MAX_TYPES];
+    size_t n = 0, all = 0;
+
+    for (size_t f = 0; f < N_FAMILIES; f++)
+        for (const struct command_def *d = families[f]; d->type; d++)
+            if (all++ < METRICS_MAX_TYPES)
+                names[n++] = d->type;
+    if (all > n)
+        log_msg(LOG_LVL_WARN, "metrics: %zu command types, only the first %zu are counted", all, n);
+    metrics_command_types(names, n);
 }
 
 /*=== Helpers for handlers ===*/
@@ -143,8 +159,9 @@ static void backoff(int attempt)
 /*=== Envelope ===*/
 
 /*
- * Parse and check the envelope and its data. On success *def, *data and *v
- * are set and 0 is returned; otherwise r holds the problem (400/422).
+ * Parse and check the envelope and its data. On success *root (the parsed
+ * body), *def and *v are set and 0 is returned; otherwise r holds the
+ * problem (400/422). *root is the caller's to free either way.
  */
 int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
               const struct command_def **def, struct jv_vals *v)
