@@ -77,7 +77,7 @@ const struct catalog_entry catalog[Q__COUNT] = {
       "FOR UPDATE SKIP LOCKED"),
     W(Q_QUEUE_MARK_RUNNING, "UPDATE command_queue SET status = 'running', attempts = attempts + 1, "
                             "lease_owner = ?, lease_until = ? WHERE seq = ?"),
-    W(Q_QUEUE_LOAD, "SELECT status, lease_owner, command_id, `type`, envelope, attempts "
+    W(Q_QUEUE_LOAD, "SELECT status, lease_owner, command_id, envelope, attempts "
                     "FROM command_queue WHERE seq = ? FOR UPDATE"),
     W(Q_QUEUE_FINISH, "UPDATE command_queue SET status = ?, result = ?, error = ?, "
                       "finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE seq = ?"),
