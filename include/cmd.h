@@ -72,6 +72,9 @@ const struct command_def *cmd_find(const char *type);
 /* Give metrics.c the name of every command type (at startup, before any thread). */
 void cmd_metrics_init(void);
 
+/* Count a command that ended with answer r in cqrsd_commands_total. */
+void cmd_count(const char *type, const struct reply *r);
+
 /*=== One command in its transaction ===*/
 
 struct idem;

@@ -8,7 +8,13 @@
 #include "reply.h"
 #include "route.h"
 
-enum metric_outcome { OUT_SUCCEEDED, OUT_REJECTED, OUT_FAILED, OUT_REPLAYED, OUT__COUNT };
+/*
+ * What became of a command: accepted for later (202), then, when it ran (or
+ * synchronously), succeeded, rejected by a rule or a bad request, failed
+ * (infrastructure; for a queued one: dead-lettered), or replayed from its key.
+ */
+enum metric_outcome { OUT_ACCEPTED, OUT_SUCCEEDED, OUT_REJECTED, OUT_FAILED, OUT_REPLAYED,
+                      OUT__COUNT };
 
 #define METRICS_MAX_TYPES 32
 

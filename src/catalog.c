@@ -67,12 +67,12 @@ const struct catalog_entry catalog[Q__COUNT] = {
      * if none, one whose worker's lease expired.
      */
     W(Q_QUEUE_CLAIM,
-      "SELECT c.seq FROM command_queue c FORCE INDEX (command_queue_status) "
+      "SELECT c.seq, c.`type` FROM command_queue c FORCE INDEX (command_queue_status) "
       "WHERE c.status = 'queued' AND c.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM "
       "command_queue p WHERE p.aggregate_key = c.aggregate_key AND p.seq < c.seq AND "
       "p.status IN ('queued', 'running')) ORDER BY c.seq LIMIT 1 FOR UPDATE SKIP LOCKED"),
     W(Q_QUEUE_CLAIM_EXPIRED,
-      "SELECT c.seq FROM command_queue c FORCE INDEX (command_queue_status) "
+      "SELECT c.seq, c.`type` FROM command_queue c FORCE INDEX (command_queue_status) "
       "WHERE c.status = 'running' AND c.lease_until < ? ORDER BY c.seq LIMIT 1 "
       "FOR UPDATE SKIP LOCKED"),
     W(Q_QUEUE_MARK_RUNNING, "UPDATE command_queue SET status = 'running', attempts = attempts + 1, "

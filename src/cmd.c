@@ -52,6 +52,15 @@ void cmd_metrics_init(void)
     metrics_command_types(names, n);
 }
 
+void cmd_count(const char *type, const struct reply *r)
+{
+    metrics_command(type, r->replayed        ? OUT_REPLAYED
+                          : r->status == 202 ? OUT_ACCEPTED
+                          : r->status < 400  ? OUT_SUCCEEDED
+                          : r->status < 500  ? OUT_REJECTED
+                                             : OUT_FAILED);
+}
+
 /*=== Helpers for handlers ===*/
 
 void cmd_now(char out[24])
@@ -406,10 +415,7 @@ void handle_command(const struct request *rq, struct reply *r)
     }
 out:
     if (t.def)
-        metrics_command(t.def->type, r->replayed       ? OUT_REPLAYED
-                                     : r->status < 400 ? OUT_SUCCEEDED
-                                     : r->status < 500 ? OUT_REJECTED
-                                                       : OUT_FAILED);
+        cmd_count(t.def->type, r);
     cmd_tx_release(&t);
     idem_release(&idem);
     json_decref(root);

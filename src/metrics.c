@@ -22,8 +22,8 @@ static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 404,
 static const double bucket_le[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 static const char *const method_names[N_METHODS] = {"GET", "HEAD", "POST", "OPTIONS", "other"};
-static const char *const outcome_names[OUT__COUNT] = {"succeeded", "rejected", "failed",
-                                                      "replayed"};
+static const char *const outcome_names[OUT__COUNT] = {"accepted", "succeeded", "rejected",
+                                                      "failed", "replayed"};
 
 /* The command types counted: set once by metrics_command_types, before any thread. */
 static struct {
@@ -173,8 +173,10 @@ static void render_commands(struct sbuf *b)
 {
     uint64_t replays = 0;
 
-    sbuf_adds(b, "# HELP cqrsd_commands_total Commands by type and outcome (succeeded, rejected "
-                 "by a rule, failed, replayed from an idempotency key).\n"
+    sbuf_adds(b, "# HELP cqrsd_commands_total Commands by type and outcome: accepted for "
+                 "later (202), then as it ran (or synchronously) succeeded, rejected (a rule or "
+                 "a bad request), failed (infrastructure; queued: after its last attempt), or "
+                 "replayed from an idempotency key.\n"
                  "# TYPE cqrsd_commands_total counter\n");
     for (size_t ti = 0; ti < types.n; ti++)
         for (int oi = 0; oi < OUT__COUNT; oi++)

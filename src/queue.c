@@ -157,6 +157,7 @@ struct claimed {
     struct worker *w;
     int64_t seq;
     int attempts;  /* its runs, this one included (once loaded) */
+    char type[33]; /* for cqrsd_commands_total, known before it is loaded */
     json_t *env;   /* its envelope, loaded in the run's transaction */
 };
 
@@ -164,6 +165,8 @@ struct claimed {
 static int claim(struct worker *w, struct claimed *c)
 {
     char now[24], until[24];
+    const char *s;
+    size_t n;
     int rc;
 
     time_in(0, now);
@@ -179,6 +182,8 @@ static int claim(struct worker *w, struct claimed *c)
         }
         if (rc == 1) {
             c->seq = db_i64(w->db, q, 0);
+            s = db_str(w->db, q, 1, &n);
+            snprintf(c->type, sizeof(c->type), "%.*s", (int)n, s);
             db_end(w->db, q);
             break;
         }
@@ -196,7 +201,11 @@ static int claim(struct worker *w, struct claimed *c)
     return 1;
 }
 
-/* Give the command back after an infrastructure failure: retry later, or fail for good. */
+/*
+ * Give the command back after an infrastructure failure, wherever its run
+ * failed: retry later, or, after its last attempt, fail for good (a dead
+ * letter, counted as failed).
+ */
 static void give_back(const struct claimed *c, const char *why)
 {
     struct db *db = c->w->db;
@@ -218,9 +227,11 @@ static void give_back(const struct claimed *c, const char *why)
                        DB_STR(r.body.buf, r.body.len), DB_STR(next, strlen(next)),
                        dead ? DB_STR(now, strlen(now)) : DB_NULL,
                        DB_I64(c->seq), DB_STR(c->w->owner, 32))) == DB_OK &&
-        dead)
+        db_affected(db, Q_QUEUE_RETRY) == 1 && dead) { /* still ours, and now a dead letter */
         log_msg(LOG_LVL_WARN, "queue: command %" PRId64 " failed after %d attempts", c->seq,
                 c->attempts);
+        cmd_count(c->type, &r); /* its outcome: failed (r is its 503) */
+    }
     reply_release(&r);
 }
 
@@ -303,7 +314,8 @@ static int run_claimed(struct claimed *c)
     t.hooks = &run_hooks;
     t.arg = c;
     reply_init(&r);
-    rc = cmd_tx_run(&t, &r);
+    if ((rc = cmd_tx_run(&t, &r)) == DB_OK)
+        cmd_count(c->type, &r); /* succeeded, or rejected by a rule */
     cmd_tx_release(&t);
     json_decref(c->env);
     c->env = NULL;

@@ -346,6 +346,41 @@ check "list: a bad cursor" "400 invalid-parameter" "$(get "/commands?status=fail
 check "list: unknown parameter" "400 invalid-parameter" "$(get "/commands?sort=id") $(jqb .type)"
 check "list: limit=200" 200 "$(get "/commands?status=failed&limit=200")"
 
+#=== cqrsd_commands_total: a 202 is accepted, the worker's outcome comes when it ran ===
+
+# ctr TYPE OUTCOME: the shared daemon's cqrsd_commands_total (0 when absent)
+ctr() {
+    local v
+    v=$(curl -s "$BASE/metrics" | awk -v k="cqrsd_commands_total{type=\"$1\",outcome=\"$2\"}" '$1 == k {print $2}')
+    echo "${v:-0}"
+}
+# po_ctrs: accepted succeeded rejected failed of PlaceOrder
+po_ctrs() { echo "$(ctr PlaceOrder accepted) $(ctr PlaceOrder succeeded) $(ctr PlaceOrder rejected) $(ctr PlaceOrder failed)"; }
+check "metrics: the queue is idle" 0 "$(sql "SELECT COUNT(*) FROM command_queue WHERE status IN ('queued', 'running')")"
+read -r a0 s0 r0 f0 <<<"$(po_ctrs)"
+if lock_row "$P2"; then # the command waits in its worker until unlock_row
+    st=$(acmd "$(place_json "$C" "$P2:1")" -H "Idempotency-Key: m1-$U")
+    check "metrics: an async PlaceOrder" 202 "$st"
+    check "metrics: the 202 counts as accepted, not as succeeded" "$((a0 + 1)) $s0 $r0 $f0" "$(po_ctrs)"
+    unlock_row
+    check "metrics: it ran" succeeded "$(wait_cmd "m1-$U")"
+    check "metrics: then its outcome, succeeded" "$((a0 + 1)) $((s0 + 1)) $r0 $f0" "$(po_ctrs)"
+else
+    fail=$((fail + 1))
+fi
+st=$(acmd "$(place_json "$C" "$P1:1000")" -H "Idempotency-Key: m2-$U")
+check "metrics: an async PlaceOrder over the stock" "202 failed insufficient-stock" \
+    "$st $(wait_cmd "m2-$U") $(jqb .error.type)"
+check "metrics: accepted, then rejected by the rule" "$((a0 + 2)) $((s0 + 1)) $((r0 + 1)) $f0" "$(po_ctrs)"
+st=$(acmd "$(place_json "$C" "$P1:1000")" -H "Idempotency-Key: m2-$U")
+check "metrics: a replayed 202 is replayed, nothing else" "202 true $((a0 + 2)) $((s0 + 1)) $((r0 + 1)) $f0" \
+    "$st $(hdr Idempotent-Replayed) $(po_ctrs)"
+st=$(cmd "$(place_json "$C" "$P2:1")")
+check "metrics: a synchronous PlaceOrder still counts as succeeded" "201 $((a0 + 2)) $((s0 + 2)) $((r0 + 1)) $f0" \
+    "$st $(po_ctrs)"
+check "metrics: every command type is listed" 10 \
+    "$(curl -s "$BASE/metrics" | grep -c '^cqrsd_commands_total{type="[A-Za-z]*",outcome="accepted"}')"
+
 #=== idempotency ===
 
 E1='{"type":"RestockProduct","data":{"product_id":'"$P2"',"quantity":3}}'

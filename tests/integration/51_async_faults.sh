@@ -10,7 +10,8 @@
 # outlasts every attempt (the writer loses INSERT on the event store) makes
 # dead letters for certain: failed, database-unavailable, listed, counted by
 # cqrsd_queue_dead_letters, their keys still bound; a new key runs the
-# command once the privilege is back.
+# command once the privilege is back. cqrsd_commands_total counts dead
+# letters as failed.
 #
 # A separate session holds the row lock of the ordered product while the
 # commands are accepted, so that every worker (the shared daemon's too) is
@@ -164,6 +165,18 @@ exactly_once() {
     check "$name: the query side agrees" "$want $S" "$(jqb '"\(.stock) \(.order_count)"')"
 }
 
+# po_failed: cqrsd_commands_total{type="PlaceOrder",outcome="failed"} of the
+# shared daemon and the dedicated one ($U3), summed (each counts the dead
+# letters its own workers made)
+po_failed() {
+    local u n=0 v
+    for u in "$BASE" "$U3"; do
+        v=$(curl -s "$u/metrics" | awk '$1 == "cqrsd_commands_total{type=\"PlaceOrder\",outcome=\"failed\"}" {print $2}')
+        n=$((n + ${v:-0}))
+    done
+    echo "$n"
+}
+
 #=== kill -9 one of two daemons while its workers run commands ===
 
 PK=$(mk_product "KILL-$U" 100000)
@@ -298,6 +311,7 @@ if start_daemon dbq "$P3" --queue-workers 2 --queue-max-attempts 2 --threads 1 &
     # gives the privilege back
     stock0=$(sql "SELECT stock FROM products WHERE id = $PD")
     dead0=$(sql "SELECT COUNT(*) FROM command_queue WHERE status = 'failed'")
+    failed0=$(po_failed)
     revoked=yes
     sql "REVOKE INSERT ON cqrs.events FROM 'cqrs_writer'@'%'"
     URL_BASE=$U3
@@ -330,6 +344,8 @@ if start_daemon dbq "$P3" --queue-workers 2 --queue-max-attempts 2 --threads 1 &
         "$(jq -r '.items[-3:][].command_id' "$B" | tr '\n' ' ' | sed 's/ $//')"
     check "dead letters: the metric counts them" "$((dead0 + 3))" \
         "$(curl -s "$U3/metrics" | awk '$1 == "cqrsd_queue_dead_letters" {print $2}')"
+    check "dead letters: cqrsd_commands_total counts them failed (both daemons together)" "$((failed0 + 3))" \
+        "$(po_failed)"
     check "dead letters: no event, no order, the stock unchanged" "0 $stock0" \
         "$(sql "SELECT (SELECT COUNT(*) FROM events WHERE command_id LIKE 'dead-$U-%'), (SELECT stock FROM products WHERE id = $PD)" | tr '\t' ' ')"
     "$CQRSD_BIN" migrate >"$T_CASE/migrate.out" 2>&1
