@@ -79,6 +79,8 @@ const struct catalog_entry catalog[Q__COUNT] = {
                             "lease_owner = ?, lease_until = ? WHERE seq = ?"),
     W(Q_QUEUE_LOAD, "SELECT status, lease_owner, command_id, envelope, attempts "
                     "FROM command_queue WHERE seq = ? FOR UPDATE"),
+    /* the command a key names, once its idempotency row was purged (queue_key_replay) */
+    W(Q_QUEUE_BOUND, "SELECT command_id, `type`, envelope FROM command_queue WHERE queue_key = ?"),
     W(Q_QUEUE_FINISH, "UPDATE command_queue SET status = ?, result = ?, error = ?, "
                       "finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE seq = ?"),
     W(Q_QUEUE_RETRY, "UPDATE command_queue SET status = ?, error = ?, next_attempt_at = ?, "

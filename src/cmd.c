@@ -272,12 +272,15 @@ int cmd_tx_load(struct cmd_tx *t, const json_t *envelope)
 /*
  * Claim the command's key, first in the transaction: 0 when it is ours,
  * CMD_ANSWERED when r holds the answer (a replay, or 422 for another
- * envelope), or a db rc.
+ * envelope), or a db rc. A key whose row was purged may still name a queued
+ * command: it stays bound to it.
  */
 static int claim_key(struct cmd_tx *t, struct reply *r)
 {
     int rc = idem_claim(t->idem, t->cx.db, t->cx.now, r);
 
+    if (rc == DB_OK)
+        rc = queue_key_replay(t->cx.db, t->idem, r);
     return rc == IDEM_REPLAYED ? CMD_ANSWERED : rc;
 }
 

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "cursor.h"
 #include "handlers.h"
+#include "idem.h"
 #include "log.h"
 #include "problem.h"
 #include "query.h"
@@ -135,6 +136,38 @@ int queue_enqueue(struct cmd_ctx *cx, const json_t *envelope, struct reply *r)
         return rc;
     accepted_reply(r, cx->command_id, cx->type);
     return DB_OK;
+}
+
+int queue_key_replay(struct db *db, const struct idem *id, struct reply *r)
+{
+    char key[200], command_id[132], type[33];
+    const char *s;
+    json_t *env;
+    size_t n;
+    int rc, same;
+
+    queue_key_of(id->key, key, sizeof(key));
+    if ((rc = db_run(db, Q_QUEUE_BOUND, DB_ARGS(DB_STR(key, strlen(key))))) ||
+        (rc = db_next(db, Q_QUEUE_BOUND)) <= 0)
+        return rc; /* 0: the key names no queued command */
+    s = db_str(db, Q_QUEUE_BOUND, 0, &n);
+    snprintf(command_id, sizeof(command_id), "%.*s", (int)n, s);
+    s = db_str(db, Q_QUEUE_BOUND, 1, &n);
+    snprintf(type, sizeof(type), "%.*s", (int)n, s);
+    s = db_str(db, Q_QUEUE_BOUND, 2, &n);
+    env = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
+    db_end(db, Q_QUEUE_BOUND);
+    same = env ? idem_same_envelope(id, env) : -1;
+    json_decref(env);
+    if (same < 0)
+        return DB_ERR;
+    if (!same)
+        return problem(r, P_IDEMPOTENCY_KEY_REUSED,
+                       "this Idempotency-Key was used with a different command"),
+               IDEM_REPLAYED;
+    accepted_reply(r, command_id, type); /* the very 202 it was accepted with */
+    r->replayed = true;
+    return IDEM_REPLAYED;
 }
 
 void queue_notify(void)
