@@ -79,6 +79,12 @@ void queue_aggregate_key(const json_t *data, char out[48])
         snprintf(out, 48, "product:%" JSON_INTEGER_FORMAT, json_integer_value(p));
 }
 
+/* Is <s, n> (a status from the database) exactly `want`? */
+static bool status_is(const char *s, size_t n, const char *want)
+{
+    return n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
 /* Append s as a path segment, percent-encoding all but unreserved characters. */
 static void add_pct(struct sbuf *b, const char *s)
 {
@@ -189,7 +195,7 @@ struct worker {
 struct claimed {
     struct worker *w;
     int64_t seq;
-    int attempts;  /* its runs, this one included (once loaded) */
+    int attempts;  /* its runs, this one included */
     char type[33]; /* for cqrsd_commands_total, known before it is loaded */
     json_t *env;   /* its envelope, loaded in the run's transaction */
 };
@@ -215,7 +221,8 @@ static int claim(struct worker *w, struct claimed *c)
         }
         if (rc == 1) {
             c->seq = db_i64(w->db, q, 0);
-            s = db_str(w->db, q, 1, &n);
+            c->attempts = (int)db_i64(w->db, q, 1) + 1; /* the run it is claimed for counts */
+            s = db_str(w->db, q, 2, &n);
             snprintf(c->type, sizeof(c->type), "%.*s", (int)n, s);
             db_end(w->db, q);
             break;
@@ -245,6 +252,7 @@ static void give_back(const struct claimed *c, const char *why)
     char now[24], next[24];
     struct reply r;
     bool dead = c->attempts >= (int)g.max_attempts;
+    const char *status = dead ? "failed" : "queued";
     long backoff = 200L << (c->attempts < 8 ? c->attempts : 8); /* 0.4 s, 0.8 s, ... 51 s */
     unsigned char j = 0;
 
@@ -256,9 +264,8 @@ static void give_back(const struct claimed *c, const char *why)
     time_in(0, now);
     time_in(backoff, next);
     if (db_run(db, Q_QUEUE_RETRY,
-               DB_ARGS(DB_STR(dead ? "failed" : "queued", dead ? 6 : 6),
-                       DB_STR(r.body.buf, r.body.len), DB_STR(next, strlen(next)),
-                       dead ? DB_STR(now, strlen(now)) : DB_NULL,
+               DB_ARGS(DB_STR(status, strlen(status)), DB_STR(r.body.buf, r.body.len),
+                       DB_STR(next, strlen(next)), dead ? DB_STR(now, strlen(now)) : DB_NULL,
                        DB_I64(c->seq), DB_STR(c->w->owner, 32))) == DB_OK &&
         db_affected(db, Q_QUEUE_RETRY) == 1 && dead) { /* still ours, and now a dead letter */
         log_msg(LOG_LVL_WARN, "queue: command %" PRId64 " failed after %d attempts", c->seq,
@@ -300,7 +307,6 @@ static int load_claimed(struct cmd_tx *t, struct reply *r)
     s = db_str(db, Q_QUEUE_LOAD, 3, &n);
     json_decref(c->env);
     c->env = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
-    c->attempts = (int)db_i64(db, Q_QUEUE_LOAD, 4);
     db_end(db, Q_QUEUE_LOAD);
     if (!c->env || (rc = cmd_tx_load(t, c->env)))
         return DB_ERR;
@@ -449,7 +455,7 @@ static void status_json(struct sbuf *b, struct db *db, enum q q)
         sbuf_adds(b, ",\"result\":");
         s = db_str(db, q, 3, &n);
         sbuf_add(b, s, n);
-    } else if (!db_null(db, q, 4) && strncmp(db_str(db, q, 2, &n), "failed", 6) == 0) {
+    } else if (!db_null(db, q, 4) && (s = db_str(db, q, 2, &n)) && status_is(s, n, "failed")) {
         sbuf_adds(b, ",\"error\":");
         s = db_str(db, q, 4, &n);
         sbuf_add(b, s, n);
@@ -574,8 +580,8 @@ void queue_metrics(struct sbuf *b)
         return;
     while ((rc = db_next(db, Q_QUEUE_STATS)) == 1) {
         const char *st = db_str(db, Q_QUEUE_STATS, 0, &n);
-        int i = strncmp(st, "queued", n) == 0 ? 0 : strncmp(st, "running", n) == 0 ? 1
-              : strncmp(st, "failed", n) == 0 ? 2 : 3;
+        int i = status_is(st, n, "queued") ? 0 : status_is(st, n, "running") ? 1
+              : status_is(st, n, "failed") ? 2 : 3;
         depth[i] += db_i64(db, Q_QUEUE_STATS, 1);
         if (i < 2 && db_i64(db, Q_QUEUE_STATS, 2) / 1e6 > oldest)
             oldest = (double)db_i64(db, Q_QUEUE_STATS, 2) / 1e6;

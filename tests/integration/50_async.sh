@@ -339,6 +339,23 @@ check_match "all commands: a list" '^[0-9]+ (null|.+)$' "$(jqb '"\(.items | leng
 check "all commands: oldest first" "" \
     "$(diff <(jq -r '.items[].command_id' "$B") <(sql "SELECT command_id FROM command_queue ORDER BY seq LIMIT 200") | head -4)"
 check "list: status=bogus" "400 invalid-parameter" "$(get "/commands?status=bogus") $(jqb .type)"
+# exactly the four statuses of API.md: no prefix, no other case, nothing around them
+for s in q que queue queuedx QUEUED Failed failed%20 %20failed fail succeed; do
+    check "list: status=$s" "400 invalid-parameter" "$(get "/commands?status=$s") $(jqb .type)"
+done
+for s in queued running succeeded failed; do
+    check "list: status=$s" "200 0" \
+        "$(get "/commands?status=$s&limit=200") $(jq --arg s "$s" '[.items[] | select(.status != $s)] | length' "$B")"
+done
+# the queue gauges count exactly those statuses too: a row whose status is a
+# prefix of one (here by hand) is neither queued nor the oldest
+gauge() { curl -s "$BASE/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+q0=$(gauge 'cqrsd_queue_depth{status="queued"}')
+sql "INSERT INTO command_queue (queue_key, command_id, \`type\`, envelope, status, attempts, next_attempt_at, created_at)
+     VALUES ('odd-$U', 'odd-$U', 'RestockProduct', '{}', 'q', 0, '2000-01-01', '2000-01-01')"
+check "gauges: a status 'q' is not queued" "$q0 small" \
+    "$(gauge 'cqrsd_queue_depth{status="queued"}') $(gauge cqrsd_queue_oldest_age_seconds | awk '{print ($1 < 86400 ? "small" : $1)}')"
+sql "DELETE FROM command_queue WHERE queue_key = 'odd-$U'"
 check "list: limit=0" "400 invalid-parameter" "$(get "/commands?limit=0") $(jqb .type)"
 check "list: limit=201" "400 invalid-parameter" "$(get "/commands?limit=201") $(jqb .type)"
 check "list: limit=" "400 invalid-parameter" "$(get "/commands?limit=") $(jqb .type)"

@@ -10,7 +10,9 @@
 # outlasts every attempt (the writer loses INSERT on the event store) makes
 # dead letters for certain: failed, database-unavailable, listed, counted by
 # cqrsd_queue_dead_letters, their keys still bound; a new key runs the
-# command once the privilege is back. cqrsd_commands_total counts dead
+# command once the privilege is back; (4) a run that fails before it could
+# load its command (the writer may not read the envelope) counts as an
+# attempt and ends as a dead letter. cqrsd_commands_total counts dead
 # letters as failed.
 #
 # A separate session holds the row lock of the ordered product while the
@@ -365,5 +367,40 @@ else
 fi
 
 [ "$db_down" = yes ] && db_start && db_down=no
+
+#=== a run that fails before it loads its command is an attempt too ===
+
+# the writer may no longer read command_queue.envelope: a worker still claims
+# the command (that needs no envelope), then fails to load it, every time;
+# each such run counts, so --queue-max-attempts makes it a dead letter
+PL=$(mk_product "LOAD-$U" 100)
+CL=$(mk_customer "load")
+check_match "load fails: setup" "^$IDN $IDN\$" "$PL $CL"
+revoked=yes
+sql "REVOKE SELECT ON cqrs.command_queue FROM 'cqrs_writer'@'%';
+     GRANT SELECT (seq, queue_key, command_id, \`type\`, aggregate_key, status, attempts, next_attempt_at,
+                   lease_owner, lease_until, result, error, created_at, finished_at)
+         ON cqrs.command_queue TO 'cqrs_writer'@'%'"
+st=$(cmd '{"type":"PlaceOrder","data":{"customer_id":'"$CL"',"items":[{"product_id":'"$PL"',"quantity":1}]}}' \
+    -H 'Prefer: respond-async')
+LID=$(jqb .command_id)
+check "load fails: accepted" 202 "$st"
+lst=""
+for _ in $(seq 1 300); do # the shared daemon's 5 attempts take 6 to 9 s of backoff
+    lst=$(sql "SELECT status, attempts FROM command_queue WHERE command_id = '$LID'" | tr '\t' ' ')
+    [ "${lst%% *}" = failed ] && break
+    sleep 0.1
+done
+echo "   load fails: $lst"
+check_match "load fails: failed after 2 to 5 attempts (--queue-max-attempts)" '^failed [2-5]$' "$lst"
+get "/commands/$LID" >/dev/null
+check "load fails: a dead letter, database-unavailable" "failed database-unavailable 503" \
+    "$(jqb '"\(.status) \(.error.type) \(.error.status)"')"
+"$CQRSD_BIN" migrate >"$T_CASE/migrate2.out" 2>&1
+check "load fails: migrate gives the privilege back" 0 "$?"
+revoked=no
+check "load fails: no event, the stock unchanged" "0 100" \
+    "$(sql "SELECT (SELECT COUNT(*) FROM events WHERE command_id = '$LID'), (SELECT stock FROM products WHERE id = $PL)" | tr '\t' ' ')"
+
 check "the shared daemon is ready at the end" 200 "$(wait_ready "$BASE")"
 finish
