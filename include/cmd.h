@@ -69,6 +69,54 @@ int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
 /* The command type named `type`, or NULL. */
 const struct command_def *cmd_find(const char *type);
 
+/* Give metrics.c the name of every command type (at startup, before any thread). */
+void cmd_metrics_init(void);
+
+/* Count a command that ended with answer r in cqrsd_commands_total. */
+void cmd_count(const char *type, const struct reply *r);
+
+/*=== One command in its transaction ===*/
+
+struct idem;
+struct cmd_tx;
+
+/* What differs between the ways a command runs; every hook is optional. */
+struct cmd_tx_hooks {
+    /* first in the transaction: 0 go on, else a db rc (DB_NOTFOUND: nothing to run) */
+    int (*claim)(struct cmd_tx *t, struct reply *r);
+    /* what runs instead of the command's handler (an async acceptance: the enqueue) */
+    int (*step)(struct cmd_tx *t, struct reply *r);
+    /* store the answer in r, rejections too, which then commit instead of rolling back */
+    int (*record)(struct cmd_tx *t, struct reply *r);
+    /* after COMMIT: who to wake (stream_notify, queue_notify) */
+    void (*committed)(void);
+};
+
+/*
+ * One command and how it runs: cmd_tx_run begins a transaction, claims the
+ * idempotency key (if any), runs the hooks and the handler, records, commits,
+ * and retries deadlocks and lock wait timeouts. Set with cmd_tx_init; the
+ * events it queues are its own (cmd_tx_release).
+ */
+struct cmd_tx {
+    struct cmd_ctx cx; /* db, command_id, type, data, events */
+    const struct command_def *def;
+    struct jv_vals v;
+    const json_t *envelope; /* borrowed: the whole command, for the queue */
+    struct idem *idem;      /* borrowed: the Idempotency-Key, or NULL */
+    const struct cmd_tx_hooks *hooks;
+    void *arg; /* the hooks' own state */
+};
+
+#define CMD_ANSWERED 1 /* r holds an answer that committed nothing: a replay or a rejection */
+
+void cmd_tx_init(struct cmd_tx *t, struct db *db);
+/* Set def, type, data and v from an envelope accepted earlier; DB_ERR if it no longer checks. */
+int cmd_tx_load(struct cmd_tx *t, const json_t *envelope);
+/* DB_OK (committed), CMD_ANSWERED, or the db rc that ended the last attempt. */
+int cmd_tx_run(struct cmd_tx *t, struct reply *r);
+void cmd_tx_release(struct cmd_tx *t);
+
 /* The time as stored ("YYYY-MM-DD HH:MM:SS.mmm", UTC). */
 void cmd_now(char out[24]);
 

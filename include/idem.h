@@ -21,6 +21,8 @@ struct idem {
 int idem_prepare(struct idem *id, const struct request *rq, struct reply *r);
 /* Digest the envelope in canonical form (sorted keys, no white space). */
 int idem_digest(struct idem *id, const json_t *envelope);
+/* 1 when another envelope is the same command as the digested one (canonically), 0 if not, -1 */
+int idem_same_envelope(const struct idem *id, const json_t *envelope);
 /*
  * Inside the transaction, first: claim the key. 0 when it is ours (run the
  * command), IDEM_REPLAYED when a committed twin answered (r filled), or a

@@ -3,15 +3,29 @@
 #define CQRSD_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "reply.h"
 #include "route.h"
 
-enum metric_outcome { OUT_SUCCEEDED, OUT_REJECTED, OUT_FAILED, OUT_REPLAYED, OUT__COUNT };
+/*
+ * What became of a command: accepted for later (202), then, when it ran (or
+ * synchronously), succeeded, rejected by a rule or a bad request, failed
+ * (infrastructure; for a queued one: dead-lettered), or replayed from its key.
+ */
+enum metric_outcome { OUT_ACCEPTED, OUT_SUCCEEDED, OUT_REJECTED, OUT_FAILED, OUT_REPLAYED,
+                      OUT__COUNT };
+
+#define METRICS_MAX_TYPES 32
 
 /* One finished request: route index (route_index(), or -1 unmatched). */
 void metrics_request(int route, enum method m, int status, double seconds);
-/* One finished command of a known type (index in the command tables, or -1). */
+/*
+ * The command types to count (static strings, at most METRICS_MAX_TYPES;
+ * cmd_metrics_init passes the command tables'), once, before any thread.
+ */
+void metrics_command_types(const char *const *types, size_t n);
+/* One command of type `type` (a name given to metrics_command_types; others are ignored). */
 void metrics_command(const char *type, enum metric_outcome outcome);
 void metrics_retry(void);
 /* One statement of the batch readers answered `reads` GETs by id. */

@@ -14,11 +14,21 @@ void queue_stop(void);
 void queue_notify(void);
 
 /*
- * Inside the accepting transaction: store the validated envelope under
- * queue_key and fill r with the 202 answer (Location /commands/{id}).
+ * Inside the accepting transaction: store the validated envelope under the
+ * queue key of cx->command_id and fill r with the 202 answer (Location
+ * /commands/{id}).
  */
-int queue_enqueue(struct cmd_ctx *cx, const char *queue_key, const json_t *envelope,
-                  struct reply *r);
+int queue_enqueue(struct cmd_ctx *cx, const json_t *envelope, struct reply *r);
+
+struct idem;
+/*
+ * Inside a command's transaction, once its key was claimed: a key whose
+ * idempotency row was purged may still name a queued command (kept 7 days,
+ * dead letters for ever), and stays bound to it. IDEM_REPLAYED with r
+ * holding that command's 202 (the same envelope, compared canonically) or
+ * 422 idempotency-key-reused (another one); 0 when it names none; or a db rc.
+ */
+int queue_key_replay(struct db *db, const struct idem *id, struct reply *r);
 /* The stored key of a command id (scoped by the command token, if any). */
 void queue_key_of(const char *command_id, char *out, size_t cap);
 /* "product:42" / "order:7" for commands on an existing aggregate, else "". */

@@ -67,18 +67,20 @@ const struct catalog_entry catalog[Q__COUNT] = {
      * if none, one whose worker's lease expired.
      */
     W(Q_QUEUE_CLAIM,
-      "SELECT c.seq FROM command_queue c FORCE INDEX (command_queue_status) "
+      "SELECT c.seq, c.attempts, c.`type` FROM command_queue c FORCE INDEX (command_queue_status) "
       "WHERE c.status = 'queued' AND c.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM "
       "command_queue p WHERE p.aggregate_key = c.aggregate_key AND p.seq < c.seq AND "
       "p.status IN ('queued', 'running')) ORDER BY c.seq LIMIT 1 FOR UPDATE SKIP LOCKED"),
     W(Q_QUEUE_CLAIM_EXPIRED,
-      "SELECT c.seq FROM command_queue c FORCE INDEX (command_queue_status) "
+      "SELECT c.seq, c.attempts, c.`type` FROM command_queue c FORCE INDEX (command_queue_status) "
       "WHERE c.status = 'running' AND c.lease_until < ? ORDER BY c.seq LIMIT 1 "
       "FOR UPDATE SKIP LOCKED"),
     W(Q_QUEUE_MARK_RUNNING, "UPDATE command_queue SET status = 'running', attempts = attempts + 1, "
                             "lease_owner = ?, lease_until = ? WHERE seq = ?"),
-    W(Q_QUEUE_LOAD, "SELECT status, lease_owner, command_id, `type`, envelope, attempts "
+    W(Q_QUEUE_LOAD, "SELECT status, lease_owner, command_id, envelope "
                     "FROM command_queue WHERE seq = ? FOR UPDATE"),
+    /* the command a key names, once its idempotency row was purged (queue_key_replay) */
+    W(Q_QUEUE_BOUND, "SELECT command_id, `type`, envelope FROM command_queue WHERE queue_key = ?"),
     W(Q_QUEUE_FINISH, "UPDATE command_queue SET status = ?, result = ?, error = ?, "
                       "finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE seq = ?"),
     W(Q_QUEUE_RETRY, "UPDATE command_queue SET status = ?, error = ?, next_attempt_at = ?, "

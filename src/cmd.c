@@ -23,17 +23,42 @@
 
 /*=== Command table ===*/
 
+static const struct command_def *const families[] = {product_commands, customer_commands,
+                                                     order_commands};
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+
 const struct command_def *cmd_find(const char *type)
 {
     if (!type)
         return NULL;
-    static const struct command_def *const families[] = {product_commands, customer_commands,
-                                                         order_commands};
-    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
+    for (size_t f = 0; f < N_FAMILIES; f++)
         for (const struct command_def *d = families[f]; d->type; d++)
             if (strcmp(d->type, type) == 0)
                 return d;
     return NULL;
+}
+
+void cmd_metrics_init(void)
+{
+    const char *names[METRICS_MAX_TYPES];
+    size_t n = 0, all = 0;
+
+    for (size_t f = 0; f < N_FAMILIES; f++)
+        for (const struct command_def *d = families[f]; d->type; d++)
+            if (all++ < METRICS_MAX_TYPES)
+                names[n++] = d->type;
+    if (all > n)
+        log_msg(LOG_LVL_WARN, "metrics: %zu command types, only the first %zu are counted", all, n);
+    metrics_command_types(names, n);
+}
+
+void cmd_count(const char *type, const struct reply *r)
+{
+    metrics_command(type, r->replayed        ? OUT_REPLAYED
+                          : r->status == 202 ? OUT_ACCEPTED
+                          : r->status < 400  ? OUT_SUCCEEDED
+                          : r->status < 500  ? OUT_REJECTED
+                                             : OUT_FAILED);
 }
 
 /*=== Helpers for handlers ===*/
@@ -142,9 +167,21 @@ static void backoff(int attempt)
 
 /*=== Envelope ===*/
 
+/* Check a command's data against its type: the spec, then its own check. The error count. */
+static int check_data(const struct command_def *def, const json_t *data, struct jv_vals *v,
+                      json_t *errors)
+{
+    int nerr = jv_check(data, "data", def->spec, v, errors);
+
+    if (def->check)
+        nerr += def->check(data, v, errors);
+    return nerr;
+}
+
 /*
- * Parse and check the envelope and its data. On success *def, *data and *v
- * are set and 0 is returned; otherwise r holds the problem (400/422).
+ * Parse and check the envelope and its data. On success *root (the parsed
+ * body), *def and *v are set and 0 is returned; otherwise r holds the
+ * problem (400/422). *root is the caller's to free either way.
  */
 int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
               const struct command_def **def, struct jv_vals *v)
@@ -188,11 +225,8 @@ int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
                            json_string_value(type)), -1;
         }
     }
-    if (*def && data && json_is_object(data)) {
-        nerr += jv_check(data, "data", (*def)->spec, v, errors);
-        if ((*def)->check)
-            nerr += (*def)->check(data, v, errors);
-    }
+    if (*def && data && json_is_object(data))
+        nerr += check_data(*def, data, v, errors);
     if (nerr) {
         json_t *extra = json_object();
         json_object_set_new(extra, "errors", errors);
@@ -203,91 +237,113 @@ int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
     return 0;
 }
 
-/*=== The pipeline ===*/
+/*=== One command in its transaction ===*/
 
-void handle_command(const struct request *rq, struct reply *r)
+void cmd_tx_init(struct cmd_tx *t, struct db *db)
 {
-    struct cmd_ctx cx;
-    const struct command_def *def = NULL;
-    struct jv_vals v;
-    json_t *root = NULL;
-    struct idem idem;
-    int rc = DB_OK;
-    bool async = rq->prefer_async;
-    int lock_timeouts = 0;
-    char qkey[200] = "";
+    memset(t, 0, sizeof(*t));
+    t->cx.db = db;
+}
 
-    memset(&cx, 0, sizeof(cx));
-    if (idem_prepare(&idem, rq, r))
-        goto out; /* 400 */
-    if (cmd_parse(rq->body, rq->body_len, r, &root, &def, &v))
+void cmd_tx_release(struct cmd_tx *t)
+{
+    events_clear(&t->cx);
+}
+
+int cmd_tx_load(struct cmd_tx *t, const json_t *envelope)
+{
+    const json_t *data = json_object_get(envelope, "data");
+    const struct command_def *def = cmd_find(json_string_value(json_object_get(envelope, "type")));
+    json_t *errors;
+    int nerr;
+
+    if (!def || !json_is_object(data) || !(errors = json_array()))
+        return DB_ERR;
+    nerr = check_data(def, data, &t->v, errors);
+    json_decref(errors);
+    if (nerr) /* it was valid when accepted: the rules cannot have changed */
+        return DB_ERR;
+    t->def = def;
+    t->cx.type = def->type;
+    t->cx.data = data;
+    return DB_OK;
+}
+
+/*
+ * Claim the command's key, first in the transaction: 0 when it is ours,
+ * CMD_ANSWERED when r holds the answer (a replay, or 422 for another
+ * envelope), or a db rc. A key whose row was purged may still name a queued
+ * command: it stays bound to it.
+ */
+static int claim_key(struct cmd_tx *t, struct reply *r)
+{
+    int rc = idem_claim(t->idem, t->cx.db, t->cx.now, r);
+
+    if (rc == DB_OK)
+        rc = queue_key_replay(t->cx.db, t->idem, r);
+    return rc == IDEM_REPLAYED ? CMD_ANSWERED : rc;
+}
+
+/*
+ * One attempt: begin, claim, run, record, commit. DB_OK when it committed
+ * (then the `committed` hook ran), CMD_ANSWERED when r holds an answer that
+ * commits nothing, else a db rc; anything but DB_OK is rolled back.
+ * *at_commit tells whether a failure came from COMMIT itself.
+ */
+static int tx_attempt(struct cmd_tx *t, struct reply *r, bool *at_commit)
+{
+    const struct cmd_tx_hooks *h = t->hooks;
+    int rc;
+
+    events_clear(&t->cx);
+    t->cx.position = 0;
+    r->status = 0;
+    r->location[0] = '\0';
+    *at_commit = false;
+    cmd_now(t->cx.now);
+    if ((rc = db_begin(t->cx.db)) || (t->idem && (rc = claim_key(t, r))) ||
+        (h->claim && (rc = h->claim(t, r))))
         goto out;
-    cx.type = def->type;
-    cx.data = json_object_get(root, "data");
-    snprintf(r->command_type, sizeof(r->command_type), "%s", def->type);
-    if (idem.key)
-        snprintf(cx.command_id, sizeof(cx.command_id), "%s", idem.key);
-    else
-        make_uuid(cx.command_id);
-    snprintf(r->command_id, sizeof(r->command_id), "%s", cx.command_id);
-    if (async)
-        queue_key_of(cx.command_id, qkey, sizeof(qkey));
-    if (idem.key && idem_digest(&idem, root)) {
-        problem(r, P_INTERNAL, "out of memory");
+    rc = h->step ? h->step(t, r) : t->def->run(&t->cx, &t->v, r);
+    if (rc == DB_OK && r->status == 0)
+        rc = DB_ERR;
+    if (rc == DB_OK && r->status >= 400 && !h->record) /* a business rule said no */
+        rc = CMD_ANSWERED;
+    if (rc == DB_OK && h->record)
+        rc = h->record(t, r);
+    if (rc == DB_OK && t->idem && r->status < 400)
+        rc = idem_record(t->idem, t->cx.db, r);
+    if (rc)
         goto out;
-    }
-    cx.db = db_thread();
-    if (!cx.db) {
-        problem(r, P_INTERNAL, "out of memory");
-        goto out;
-    }
+    *at_commit = true;
+    if ((rc = db_commit(t->cx.db)) == DB_OK && h->committed)
+        h->committed();
+out:
+    if (rc)
+        db_rollback(t->cx.db);
+    return rc;
+}
+
+int cmd_tx_run(struct cmd_tx *t, struct reply *r)
+{
+    static const struct cmd_tx_hooks none = {0};
+    int rc = DB_ERR, lock_timeouts = 0;
+    bool at_commit;
+
+    if (!t->hooks)
+        t->hooks = &none;
     for (int attempt = 0; attempt < CMD_MAX_ATTEMPTS; attempt++) {
         if (attempt)
             backoff(attempt);
-        events_clear(&cx);
-        cx.position = 0;
-        r->status = 0;
-        r->location[0] = '\0';
-        cmd_now(cx.now);
-        if ((rc = db_begin(cx.db)))
-            goto failed;
-        if (idem.key) {
-            rc = idem_claim(&idem, cx.db, cx.now, r);
-            if (rc == IDEM_REPLAYED) {
-                db_rollback(cx.db);
-                rc = DB_OK;
-                goto out;
-            }
-            if (rc)
-                goto failed;
-        }
-        /* the command runs now, or is stored for a worker (business rules run then) */
-        rc = async ? queue_enqueue(&cx, qkey, root, r) : def->run(&cx, &v, r);
-        if (rc == DB_OK && r->status >= 400) { /* a business rule said no */
-            db_rollback(cx.db);
-            goto out;
-        }
-        if (rc == DB_OK && r->status == 0)
-            rc = DB_ERR;
-        if (rc == DB_OK && idem.key)
-            rc = idem_record(&idem, cx.db, r);
-        if (rc == DB_OK) {
-            rc = db_commit(cx.db);
-            if (rc == DB_GONE) /* the outcome is unknown: the key will settle it */
-                break;
-            if (rc == DB_OK && async)
-                queue_notify(); /* a local worker takes it at once */
-            else if (rc == DB_OK)
-                stream_notify(); /* live streams get the new events now */
-        }
-        if (rc == DB_OK)
-            goto out;
-    failed:
-        db_rollback(cx.db);
+        rc = tx_attempt(t, r, &at_commit);
+        if (rc == DB_OK || rc == CMD_ANSWERED)
+            break;
+        if (rc == DB_GONE && at_commit) /* the outcome is unknown: the key will settle it */
+            break;
         if (http_stopping()) /* shutting down: answer now rather than retry */
             break;
         /* deadlocks are retried; a lock wait timeout (5 s) only once: bounded at ~10 s */
-        if (rc == DB_RETRY && !(db_was_lock_timeout(cx.db) && lock_timeouts++ >= 1)) {
+        if (rc == DB_RETRY && !(db_was_lock_timeout(t->cx.db) && lock_timeouts++ >= 1)) {
             metrics_retry();
             continue;
         }
@@ -295,19 +351,75 @@ void handle_command(const struct request *rq, struct reply *r)
             continue;
         break;
     }
-    sbuf_reset(&r->body);
-    r->location[0] = '\0';
-    if (rc == DB_RETRY || rc == DB_GONE)
-        problem(r, P_DATABASE_UNAVAILABLE, "the database did not answer in time; retry");
+    return rc;
+}
+
+/*=== POST /commands ===*/
+
+/* An asynchronous command's step in its transaction: store it for a worker (202). */
+static int accept_step(struct cmd_tx *t, struct reply *r)
+{
+    return queue_enqueue(&t->cx, t->envelope, r);
+}
+
+static const struct cmd_tx_hooks sync_hooks = {.committed = stream_notify};
+static const struct cmd_tx_hooks accept_hooks = {.step = accept_step,
+                                                 .committed = queue_notify};
+
+/*
+ * Name the parsed command: its command_id (the key, else a new UUID), the
+ * log line's fields, the key's digest, this thread's connection. 0, or -1
+ * with the problem in r.
+ */
+static int name_command(struct cmd_tx *t, struct idem *idem, const json_t *root,
+                        struct reply *r)
+{
+    t->cx.type = t->def->type;
+    t->cx.data = json_object_get(root, "data");
+    t->envelope = root;
+    snprintf(r->command_type, sizeof(r->command_type), "%s", t->def->type);
+    if (idem->key)
+        snprintf(t->cx.command_id, sizeof(t->cx.command_id), "%s", idem->key);
     else
-        problem(r, P_INTERNAL, "the command could not be completed");
+        make_uuid(t->cx.command_id);
+    snprintf(r->command_id, sizeof(r->command_id), "%s", t->cx.command_id);
+    if (idem->key) {
+        if (idem_digest(idem, root))
+            return problem(r, P_INTERNAL, "out of memory"), -1;
+        t->idem = idem;
+    }
+    if (!(t->cx.db = db_thread()))
+        return problem(r, P_INTERNAL, "out of memory"), -1;
+    return 0;
+}
+
+void handle_command(const struct request *rq, struct reply *r)
+{
+    struct cmd_tx t;
+    struct idem idem;
+    json_t *root = NULL;
+    int rc;
+
+    cmd_tx_init(&t, NULL);
+    if (idem_prepare(&idem, rq, r) || /* 400 */
+        cmd_parse(rq->body, rq->body_len, r, &root, &t.def, &t.v) ||
+        name_command(&t, &idem, root, r))
+        goto out;
+    /* the command runs now, or is stored for a worker (its business rules run then) */
+    t.hooks = rq->prefer_async ? &accept_hooks : &sync_hooks;
+    rc = cmd_tx_run(&t, r);
+    if (rc < 0) {
+        sbuf_reset(&r->body);
+        r->location[0] = '\0';
+        if (rc == DB_RETRY || rc == DB_GONE)
+            problem(r, P_DATABASE_UNAVAILABLE, "the database did not answer in time; retry");
+        else
+            problem(r, P_INTERNAL, "the command could not be completed");
+    }
 out:
-    if (def)
-        metrics_command(def->type, r->replayed       ? OUT_REPLAYED
-                                   : r->status < 400 ? OUT_SUCCEEDED
-                                   : r->status < 500 ? OUT_REJECTED
-                                                     : OUT_FAILED);
-    events_clear(&cx);
+    if (t.def)
+        cmd_count(t.def->type, r);
+    cmd_tx_release(&t);
     idem_release(&idem);
     json_decref(root);
 }

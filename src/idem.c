@@ -103,15 +103,30 @@ int idem_prepare(struct idem *id, const struct request *rq, struct reply *r)
     return 0;
 }
 
-int idem_digest(struct idem *id, const json_t *envelope)
+/* The SHA-256 (hex) of an envelope in canonical form (sorted keys, no white space). */
+static int digest_of(const json_t *envelope, char out[65])
 {
     char *canon = json_dumps(envelope, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 
     if (!canon)
         return -1;
-    sha256_hex(canon, strlen(canon), id->digest);
+    sha256_hex(canon, strlen(canon), out);
     free(canon);
     return 0;
+}
+
+int idem_digest(struct idem *id, const json_t *envelope)
+{
+    return digest_of(envelope, id->digest);
+}
+
+int idem_same_envelope(const struct idem *id, const json_t *envelope)
+{
+    char digest[65];
+
+    if (digest_of(envelope, digest))
+        return -1;
+    return memcmp(digest, id->digest, 64) == 0;
 }
 
 int idem_claim(struct idem *id, struct db *db, const char *now, struct reply *r)

@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "batch.h"
+#include "cmd.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -71,6 +72,7 @@ static int serve(const struct config *cfg)
     }
     log_init(cfg->log_format);
     json_object_seed(0);
+    cmd_metrics_init(); /* cqrsd_commands_total counts every type of the command tables */
     raise_nofile();
     memory_setup();
     if (db_global_init(cfg)) {

@@ -11,10 +11,9 @@
 #include "queue.h"
 #include "stream.h"
 
-#define MAX_ROUTES 24 /* route table size + 1 for unmatched */
+#define MAX_ROUTES 24 /* slot 0: unmatched, then route_count() routes; more count as unmatched */
 #define N_METHODS 5   /* GET HEAD POST OPTIONS other */
 #define N_BUCKETS 14
-#define MAX_TYPES 16
 
 static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 404,
                                405, 409, 413, 415, 422, 500, 503, 0};
@@ -23,18 +22,21 @@ static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 404,
 static const double bucket_le[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 static const char *const method_names[N_METHODS] = {"GET", "HEAD", "POST", "OPTIONS", "other"};
-static const char *const outcome_names[OUT__COUNT] = {"succeeded", "rejected", "failed",
-                                                      "replayed"};
-static const char *const command_types[] = {
-    "CreateProduct", "UpdateProduct", "UpdateProductPrice", "RestockProduct", "DeleteProduct",
-    "RegisterCustomer", "PlaceOrder", "PayOrder", "ShipOrder", "CancelOrder", NULL};
+static const char *const outcome_names[OUT__COUNT] = {"accepted", "succeeded", "rejected",
+                                                      "failed", "replayed"};
+
+/* The command types counted: set once by metrics_command_types, before any thread. */
+static struct {
+    const char *name[METRICS_MAX_TYPES];
+    size_t n;
+} types;
 
 /* The counters: process-wide, updated with relaxed atomic adds (no lock). */
 static struct {
     _Atomic uint64_t requests[MAX_ROUTES][N_METHODS][N_STATUSES];
     _Atomic uint64_t buckets[MAX_ROUTES][N_BUCKETS + 1]; /* + the +Inf bucket */
     _Atomic uint64_t sum_us[MAX_ROUTES];
-    _Atomic uint64_t commands[MAX_TYPES][OUT__COUNT];
+    _Atomic uint64_t commands[METRICS_MAX_TYPES][OUT__COUNT];
     _Atomic uint64_t retries;
     _Atomic uint64_t read_batches, read_batched;
     _Atomic int64_t connections[2];
@@ -73,10 +75,17 @@ void metrics_request(int route, enum method me, int status, double seconds)
     atomic_fetch_add_explicit(&m.sum_us[ri], (uint64_t)(seconds * 1e6), memory_order_relaxed);
 }
 
+void metrics_command_types(const char *const *names, size_t n)
+{
+    types.n = n < METRICS_MAX_TYPES ? n : METRICS_MAX_TYPES;
+    for (size_t i = 0; i < types.n; i++)
+        types.name[i] = names[i];
+}
+
 void metrics_command(const char *type, enum metric_outcome outcome)
 {
-    for (int i = 0; command_types[i]; i++)
-        if (strcmp(command_types[i], type) == 0) {
+    for (size_t i = 0; i < types.n; i++)
+        if (strcmp(types.name[i], type) == 0) {
             atomic_fetch_add_explicit(&m.commands[i][outcome], 1, memory_order_relaxed);
             return;
         }
@@ -109,20 +118,13 @@ static uint64_t get(_Atomic uint64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-void handle_metrics(const struct request *rq, struct reply *r)
+/* cqrsd_http_requests_total and the duration histogram, by route (slots in use only). */
+static void render_http(struct sbuf *b)
 {
-    struct sbuf *b = &r->body;
     int nroutes = route_count() + 1;
 
-    (void)rq;
     if (nroutes > MAX_ROUTES)
         nroutes = MAX_ROUTES;
-    r->status = 200;
-    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    sbuf_reset(b);
-    sbuf_adds(b, "# HELP cqrsd_build_info Build information.\n"
-                 "# TYPE cqrsd_build_info gauge\n");
-    sbuf_printf(b, "cqrsd_build_info{version=\"%s\"} 1\n", CQRSD_VERSION);
     sbuf_adds(b, "# HELP cqrsd_http_requests_total HTTP requests by route pattern, method and "
                  "status.\n# TYPE cqrsd_http_requests_total counter\n");
     for (int ri = 0; ri < nroutes; ri++)
@@ -164,25 +166,46 @@ void handle_metrics(const struct request *rq, struct reply *r)
         sbuf_printf(b, "cqrsd_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route,
                     (unsigned long long)cum);
     }
-    sbuf_adds(b, "# HELP cqrsd_commands_total Commands by type and outcome (succeeded, rejected "
-                 "by a rule, failed, replayed from an idempotency key).\n"
+}
+
+/* cqrsd_commands_total (every type and outcome), the retries and the replays. */
+static void render_commands(struct sbuf *b)
+{
+    uint64_t replays = 0;
+
+    sbuf_adds(b, "# HELP cqrsd_commands_total Commands by type and outcome: accepted for "
+                 "later (202), then as it ran (or synchronously) succeeded, rejected (a rule or "
+                 "a bad request), failed (infrastructure; queued: after its last attempt), or "
+                 "replayed from an idempotency key.\n"
                  "# TYPE cqrsd_commands_total counter\n");
-    for (int ti = 0; command_types[ti]; ti++)
+    for (size_t ti = 0; ti < types.n; ti++)
         for (int oi = 0; oi < OUT__COUNT; oi++)
             sbuf_printf(b, "cqrsd_commands_total{type=\"%s\",outcome=\"%s\"} %llu\n",
-                        command_types[ti], outcome_names[oi],
+                        types.name[ti], outcome_names[oi],
                         (unsigned long long)get(&m.commands[ti][oi]));
     sbuf_adds(b, "# HELP cqrsd_command_retries_total Transactions retried after a deadlock or "
                  "lock wait timeout.\n# TYPE cqrsd_command_retries_total counter\n");
     sbuf_printf(b, "cqrsd_command_retries_total %llu\n", (unsigned long long)get(&m.retries));
     sbuf_adds(b, "# HELP cqrsd_idempotent_replays_total Commands answered from a recorded "
                  "idempotency key.\n# TYPE cqrsd_idempotent_replays_total counter\n");
-    {
-        uint64_t replays = 0;
-        for (int ti = 0; command_types[ti]; ti++)
-            replays += get(&m.commands[ti][OUT_REPLAYED]);
-        sbuf_printf(b, "cqrsd_idempotent_replays_total %llu\n", (unsigned long long)replays);
-    }
+    for (size_t ti = 0; ti < types.n; ti++)
+        replays += get(&m.commands[ti][OUT_REPLAYED]);
+    sbuf_printf(b, "cqrsd_idempotent_replays_total %llu\n", (unsigned long long)replays);
+}
+
+void handle_metrics(const struct request *rq, struct reply *r)
+{
+    struct sbuf *b = &r->body;
+
+    (void)rq;
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    sbuf_reset(b);
+    sbuf_adds(b, "# HELP cqrsd_build_info Build information.\n"
+                 "# TYPE cqrsd_build_info gauge\n");
+    sbuf_printf(b, "cqrsd_build_info{version=\"%s\"} 1\n", CQRSD_VERSION);
+    render_http(b);
+    render_commands(b);
     sbuf_adds(b, "# HELP cqrsd_db_connections Open database connections (one pair per worker "
                  "thread that has served a request).\n# TYPE cqrsd_db_connections gauge\n");
     sbuf_printf(b, "cqrsd_db_connections{account=\"write\"} %lld\n",

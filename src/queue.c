@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "cursor.h"
 #include "handlers.h"
+#include "idem.h"
 #include "log.h"
 #include "problem.h"
 #include "query.h"
@@ -20,7 +21,6 @@
 
 #define LEASE_S 10       /* a worker that died is replaced after this */
 #define POLL_MS 500      /* how often idle workers look for other daemons' commands */
-#define RUN_RETRIES 3    /* deadlocks retried at once before the command's backoff */
 #define MAX_WORKERS 64
 
 static struct {
@@ -79,6 +79,12 @@ void queue_aggregate_key(const json_t *data, char out[48])
         snprintf(out, 48, "product:%" JSON_INTEGER_FORMAT, json_integer_value(p));
 }
 
+/* Is <s, n> (a status from the database) exactly `want`? */
+static bool status_is(const char *s, size_t n, const char *want)
+{
+    return n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
 /* Append s as a path segment, percent-encoding all but unreserved characters. */
 static void add_pct(struct sbuf *b, const char *s)
 {
@@ -94,20 +100,38 @@ static void add_pct(struct sbuf *b, const char *s)
 
 /*=== Enqueue (inside the command's transaction, from cmd.c) ===*/
 
-int queue_enqueue(struct cmd_ctx *cx, const char *queue_key, const json_t *envelope,
-                  struct reply *r)
+/* The 202 answer of an accepted command: its id and type, Location /commands/{id}. */
+static void accepted_reply(struct reply *r, const char *command_id, const char *type)
 {
-    char agg[48], *text;
     struct sbuf loc = SBUF_INIT;
+
+    r->status = 202;
+    r->content_type = "application/json";
+    sbuf_reset(&r->body);
+    sbuf_adds(&r->body, "{\"command_id\":");
+    sbuf_add_json_str(&r->body, command_id, strlen(command_id));
+    sbuf_adds(&r->body, ",\"type\":");
+    sbuf_add_json_str(&r->body, type, strlen(type));
+    sbuf_adds(&r->body, ",\"status\":\"queued\"}");
+    sbuf_adds(&loc, "/commands/");
+    add_pct(&loc, command_id);
+    if (!loc.oom && loc.len < sizeof(r->location))
+        memcpy(r->location, loc.buf, loc.len + 1);
+    sbuf_release(&loc);
+}
+
+int queue_enqueue(struct cmd_ctx *cx, const json_t *envelope, struct reply *r)
+{
+    char agg[48], key[200], *text;
     int rc;
 
+    queue_key_of(cx->command_id, key, sizeof(key));
     queue_aggregate_key(cx->data, agg);
     text = json_dumps(envelope, JSON_COMPACT);
     if (!text)
         return DB_ERR;
     rc = db_run(cx->db, Q_QUEUE_INSERT,
-                DB_ARGS(DB_STR(queue_key, strlen(queue_key)),
-                        DB_STR(cx->command_id, strlen(cx->command_id)),
+                DB_ARGS(DB_STR(key, strlen(key)), DB_STR(cx->command_id, strlen(cx->command_id)),
                         DB_STR(cx->type, strlen(cx->type)), DB_STR(text, strlen(text)),
                         agg[0] ? DB_STR(agg, strlen(agg)) : DB_NULL,
                         DB_STR(cx->now, strlen(cx->now)), DB_STR(cx->now, strlen(cx->now))));
@@ -116,18 +140,40 @@ int queue_enqueue(struct cmd_ctx *cx, const char *queue_key, const json_t *envel
         return DB_RETRY;
     if (rc)
         return rc;
-    r->status = 202;
-    r->content_type = "application/json";
-    sbuf_reset(&r->body);
-    sbuf_adds(&r->body, "{\"command_id\":");
-    sbuf_add_json_str(&r->body, cx->command_id, strlen(cx->command_id));
-    sbuf_printf(&r->body, ",\"type\":\"%s\",\"status\":\"queued\"}", cx->type);
-    sbuf_adds(&loc, "/commands/");
-    add_pct(&loc, cx->command_id);
-    if (!loc.oom && loc.len < sizeof(r->location))
-        memcpy(r->location, loc.buf, loc.len + 1);
-    sbuf_release(&loc);
+    accepted_reply(r, cx->command_id, cx->type);
     return DB_OK;
+}
+
+int queue_key_replay(struct db *db, const struct idem *id, struct reply *r)
+{
+    char key[200], command_id[132], type[33];
+    const char *s;
+    json_t *env;
+    size_t n;
+    int rc, same;
+
+    queue_key_of(id->key, key, sizeof(key));
+    if ((rc = db_run(db, Q_QUEUE_BOUND, DB_ARGS(DB_STR(key, strlen(key))))) ||
+        (rc = db_next(db, Q_QUEUE_BOUND)) <= 0)
+        return rc; /* 0: the key names no queued command */
+    s = db_str(db, Q_QUEUE_BOUND, 0, &n);
+    snprintf(command_id, sizeof(command_id), "%.*s", (int)n, s);
+    s = db_str(db, Q_QUEUE_BOUND, 1, &n);
+    snprintf(type, sizeof(type), "%.*s", (int)n, s);
+    s = db_str(db, Q_QUEUE_BOUND, 2, &n);
+    env = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
+    db_end(db, Q_QUEUE_BOUND);
+    same = env ? idem_same_envelope(id, env) : -1;
+    json_decref(env);
+    if (same < 0)
+        return DB_ERR;
+    if (!same)
+        return problem(r, P_IDEMPOTENCY_KEY_REUSED,
+                       "this Idempotency-Key was used with a different command"),
+               IDEM_REPLAYED;
+    accepted_reply(r, command_id, type); /* the very 202 it was accepted with */
+    r->replayed = true;
+    return IDEM_REPLAYED;
 }
 
 void queue_notify(void)
@@ -145,10 +191,21 @@ struct worker {
     char owner[33]; /* this worker's lease token */
 };
 
+/* The command a worker claimed. */
+struct claimed {
+    struct worker *w;
+    int64_t seq;
+    int attempts;  /* its runs, this one included */
+    char type[33]; /* for cqrsd_commands_total, known before it is loaded */
+    json_t *env;   /* its envelope, loaded in the run's transaction */
+};
+
 /* Claim the next ready command: mark it running under our lease. 1 claimed, 0 none, < 0 rc. */
-static int claim(struct worker *w, int64_t *seq)
+static int claim(struct worker *w, struct claimed *c)
 {
     char now[24], until[24];
+    const char *s;
+    size_t n;
     int rc;
 
     time_in(0, now);
@@ -163,7 +220,10 @@ static int claim(struct worker *w, int64_t *seq)
             return rc;
         }
         if (rc == 1) {
-            *seq = db_i64(w->db, q, 0);
+            c->seq = db_i64(w->db, q, 0);
+            c->attempts = (int)db_i64(w->db, q, 1) + 1; /* the run it is claimed for counts */
+            s = db_str(w->db, q, 2, &n);
+            snprintf(c->type, sizeof(c->type), "%.*s", (int)n, s);
             db_end(w->db, q);
             break;
         }
@@ -172,8 +232,8 @@ static int claim(struct worker *w, int64_t *seq)
         db_rollback(w->db);
         return 0;
     }
-    if ((rc = db_run(w->db, Q_QUEUE_MARK_RUNNING,
-                     DB_ARGS(DB_STR(w->owner, 32), DB_STR(until, strlen(until)), DB_I64(*seq)))) ||
+    if ((rc = db_run(w->db, Q_QUEUE_MARK_RUNNING, DB_ARGS(DB_STR(w->owner, 32), DB_STR(until,
+                                                          strlen(until)), DB_I64(c->seq)))) ||
         (rc = db_commit(w->db))) {
         db_rollback(w->db);
         return rc;
@@ -181,122 +241,143 @@ static int claim(struct worker *w, int64_t *seq)
     return 1;
 }
 
-/* Give the command back after an infrastructure failure: retry later, or fail for good. */
-static void give_back(struct worker *w, int64_t seq, int attempts, const char *why)
+/*
+ * Give the command back after an infrastructure failure, wherever its run
+ * failed: retry later, or, after its last attempt, fail for good (a dead
+ * letter, counted as failed).
+ */
+static void give_back(const struct claimed *c, const char *why)
 {
+    struct db *db = c->w->db;
     char now[24], next[24];
     struct reply r;
-    bool dead = attempts >= (int)g.max_attempts;
-    long backoff = 200L << (attempts < 8 ? attempts : 8); /* 0.4 s, 0.8 s, ... 51 s */
+    bool dead = c->attempts >= (int)g.max_attempts;
+    const char *status = dead ? "failed" : "queued";
+    long backoff = 200L << (c->attempts < 8 ? c->attempts : 8); /* 0.4 s, 0.8 s, ... 51 s */
     unsigned char j = 0;
 
     if (getrandom(&j, 1, 0) == 1)
         backoff += backoff * j / 512; /* + up to 50 % jitter */
     reply_init(&r);
-    problem(&r, P_DATABASE_UNAVAILABLE, "%s (attempt %d of %u)", why, attempts, g.max_attempts);
+    problem(&r, P_DATABASE_UNAVAILABLE, "%s (attempt %d of %u)", why, c->attempts,
+            g.max_attempts);
     time_in(0, now);
     time_in(backoff, next);
-    if (db_run(w->db, Q_QUEUE_RETRY,
-               DB_ARGS(DB_STR(dead ? "failed" : "queued", dead ? 6 : 6),
-                       DB_STR(r.body.buf, r.body.len), DB_STR(next, strlen(next)),
-                       dead ? DB_STR(now, strlen(now)) : DB_NULL, DB_I64(seq),
-                       DB_STR(w->owner, 32))) == DB_OK &&
-        dead)
-        log_msg(LOG_LVL_WARN, "queue: command %" PRId64 " failed after %d attempts", seq,
-                attempts);
+    if (db_run(db, Q_QUEUE_RETRY,
+               DB_ARGS(DB_STR(status, strlen(status)), DB_STR(r.body.buf, r.body.len),
+                       DB_STR(next, strlen(next)), dead ? DB_STR(now, strlen(now)) : DB_NULL,
+                       DB_I64(c->seq), DB_STR(c->w->owner, 32))) == DB_OK &&
+        db_affected(db, Q_QUEUE_RETRY) == 1 && dead) { /* still ours, and now a dead letter */
+        log_msg(LOG_LVL_WARN, "queue: command %" PRId64 " failed after %d attempts", c->seq,
+                c->attempts);
+        cmd_count(c->type, &r); /* its outcome: failed (r is its 503) */
+    }
     reply_release(&r);
 }
 
 /*
- * Run claimed command `seq` in one transaction: lock its row, check the lease
- * is still ours, run it through the command's handler, record the outcome.
- * Returns a db rc; a business failure is an outcome (DB_OK).
+ * First in the run's transaction: lock the command's row, check the lease
+ * is still ours (DB_NOTFOUND: another worker took it over), load the
+ * command, and set the savepoint that a rejection rolls back to.
  */
-static int run_claimed(struct worker *w, int64_t seq, int *attempts)
+static int load_claimed(struct cmd_tx *t, struct reply *r)
 {
-    struct cmd_ctx cx;
-    struct reply r;
-    json_t *env = NULL;
-    const struct command_def *def;
-    struct jv_vals v;
-    size_t n;
+    struct claimed *c = t->arg;
+    struct db *db = t->cx.db;
     const char *s;
-    char status[16], cmd_id[132], done_at[24];
+    size_t n;
+    bool ours;
     int rc;
 
-    memset(&cx, 0, sizeof(cx));
-    reply_init(&r);
-    cx.db = w->db;
-    cmd_now(cx.now);
-    if ((rc = db_begin(w->db)))
-        goto out;
-    if ((rc = db_run(w->db, Q_QUEUE_LOAD, DB_ARGS(DB_I64(seq)))) ||
-        (rc = db_next(w->db, Q_QUEUE_LOAD)) < 0)
-        goto out;
-    if (rc == 0) {
-        rc = DB_NOTFOUND;
-        goto out;
+    (void)r;
+    if ((rc = db_run(db, Q_QUEUE_LOAD, DB_ARGS(DB_I64(c->seq)))) ||
+        (rc = db_next(db, Q_QUEUE_LOAD)) < 0)
+        return rc;
+    if (rc == 0)
+        return DB_NOTFOUND;
+    s = db_str(db, Q_QUEUE_LOAD, 0, &n);
+    ours = n == 7 && memcmp(s, "running", 7) == 0;
+    s = db_str(db, Q_QUEUE_LOAD, 1, &n);
+    if (!ours || n != 32 || memcmp(s, c->w->owner, 32) != 0) {
+        db_end(db, Q_QUEUE_LOAD);
+        return DB_NOTFOUND;
     }
-    s = db_str(w->db, Q_QUEUE_LOAD, 0, &n);
-    snprintf(status, sizeof(status), "%.*s", (int)n, s);
-    s = db_str(w->db, Q_QUEUE_LOAD, 1, &n);
-    if (strcmp(status, "running") != 0 || n != 32 || memcmp(s, w->owner, 32) != 0) {
-        db_end(w->db, Q_QUEUE_LOAD); /* another worker took it over: not ours to run */
-        rc = DB_NOTFOUND;
-        goto out;
-    }
-    s = db_str(w->db, Q_QUEUE_LOAD, 2, &n);
-    snprintf(cmd_id, sizeof(cmd_id), "%.*s", (int)n, s);
-    snprintf(cx.command_id, sizeof(cx.command_id), "%s", cmd_id);
-    s = db_str(w->db, Q_QUEUE_LOAD, 4, &n);
-    env = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
-    *attempts = (int)db_i64(w->db, Q_QUEUE_LOAD, 5);
-    db_end(w->db, Q_QUEUE_LOAD);
-    def = env ? cmd_find(json_string_value(json_object_get(env, "type"))) : NULL;
-    cx.data = json_object_get(env, "data");
-    if (!def || !json_is_object(cx.data)) {
-        rc = DB_ERR;
-        goto out;
-    }
-    cx.type = def->type;
-    {
-        json_t *errors = json_array();
-        int nerr = jv_check(cx.data, "data", def->spec, &v, errors);
-        if (def->check)
-            nerr += def->check(cx.data, &v, errors);
-        json_decref(errors);
-        if (nerr) { /* it was valid when accepted: the rules cannot have changed */
-            rc = DB_ERR;
-            goto out;
-        }
-    }
-    if ((rc = db_savepoint(w->db)))
-        goto out;
-    rc = def->run(&cx, &v, &r);
+    s = db_str(db, Q_QUEUE_LOAD, 2, &n);
+    snprintf(t->cx.command_id, sizeof(t->cx.command_id), "%.*s", (int)n, s);
+    s = db_str(db, Q_QUEUE_LOAD, 3, &n);
+    json_decref(c->env);
+    c->env = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
+    db_end(db, Q_QUEUE_LOAD);
+    if (!c->env || (rc = cmd_tx_load(t, c->env)))
+        return DB_ERR;
+    return db_savepoint(db);
+}
+
+/*
+ * Last in the run's transaction: record the outcome in the command's row,
+ * the acknowledgement as `result`, or a rule's problem as `error` (its
+ * effects rolled back to the savepoint: recorded once, not retried).
+ */
+static int record_outcome(struct cmd_tx *t, struct reply *r)
+{
+    struct claimed *c = t->arg;
+    char done_at[24];
+    bool ok = r->status < 400;
+    int rc;
+
     time_in(0, done_at); /* finished now, after the command ran */
-    if (rc == DB_OK && r.status >= 400) { /* a business rule said no: recorded, not retried */
-        if ((rc = db_rollback_savepoint(w->db)))
-            goto out;
-        rc = db_run(w->db, Q_QUEUE_FINISH,
-                    DB_ARGS(DB_STR("failed", 6), DB_NULL, DB_STR(r.body.buf, r.body.len),
-                            DB_STR(done_at, strlen(done_at)), DB_I64(seq)));
-    } else if (rc == DB_OK && r.status > 0) {
-        rc = db_run(w->db, Q_QUEUE_FINISH,
-                    DB_ARGS(DB_STR("succeeded", 9), DB_STR(r.body.buf, r.body.len), DB_NULL,
-                            DB_STR(done_at, strlen(done_at)), DB_I64(seq)));
-    } else if (rc == DB_OK) {
-        rc = DB_ERR;
-    }
-    if (rc == DB_OK && (rc = db_commit(w->db)) == DB_OK)
-        stream_notify();
-out:
-    if (rc)
-        db_rollback(w->db);
-    for (int i = 0; i < cx.nev; i++)
-        json_decref(cx.ev[i].data);
-    json_decref(env);
+    if (!ok && (rc = db_rollback_savepoint(t->cx.db)))
+        return rc;
+    return db_run(t->cx.db, Q_QUEUE_FINISH,
+                  DB_ARGS(ok ? DB_STR("succeeded", 9) : DB_STR("failed", 6),
+                          ok ? DB_STR(r->body.buf, r->body.len) : DB_NULL,
+                          ok ? DB_NULL : DB_STR(r->body.buf, r->body.len),
+                          DB_STR(done_at, strlen(done_at)), DB_I64(c->seq)));
+}
+
+static const struct cmd_tx_hooks run_hooks = {
+    .claim = load_claimed, .record = record_outcome, .committed = stream_notify};
+
+/*
+ * Run a claimed command through the command pipeline (cmd_tx_run: one
+ * transaction, deadlocks retried), its outcome recorded in its row. Returns
+ * a db rc; a rule's rejection is an outcome (DB_OK).
+ */
+static int run_claimed(struct claimed *c)
+{
+    struct cmd_tx t;
+    struct reply r;
+    int rc;
+
+    cmd_tx_init(&t, c->w->db);
+    t.hooks = &run_hooks;
+    t.arg = c;
+    reply_init(&r);
+    if ((rc = cmd_tx_run(&t, &r)) == DB_OK)
+        cmd_count(c->type, &r); /* succeeded, or rejected by a rule */
+    cmd_tx_release(&t);
+    json_decref(c->env);
+    c->env = NULL;
     reply_release(&r);
     return rc;
+}
+
+/* Sleep until a local 202 kicks, or POLL_MS passed (g.lock held). */
+static void idle_wait(void)
+{
+    struct timespec until;
+
+    if (!g.stop && g.pending_kicks == 0) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += POLL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&g.kick, &g.lock, &until);
+    }
+    if (g.pending_kicks)
+        g.pending_kicks--;
 }
 
 static void *worker_main(void *arg)
@@ -311,37 +392,21 @@ static void *worker_main(void *arg)
         snprintf(w.owner + 2 * i, 3, "%02x", rnd[i]);
     pthread_mutex_lock(&g.lock);
     while (!g.stop) {
-        int64_t seq = 0;
-        int rc, attempts = 0;
+        struct claimed c = {.w = &w};
+        int rc;
         pthread_mutex_unlock(&g.lock);
         w.db = db_thread();
-        rc = w.db ? claim(&w, &seq) : DB_ERR;
+        rc = w.db ? claim(&w, &c) : DB_ERR;
         if (rc == 1) {
-            for (int t = 0; t < RUN_RETRIES; t++) {
-                rc = run_claimed(&w, seq, &attempts);
-                if (rc != DB_RETRY && !(rc == DB_GONE && t == 0))
-                    break;
-            }
-            if (rc && rc != DB_NOTFOUND && w.db)
-                give_back(&w, seq, attempts,
-                          rc == DB_ERR ? "the command could not be completed"
-                                       : "the database did not answer in time");
+            rc = run_claimed(&c);
+            if (rc && rc != DB_NOTFOUND) /* DB_NOTFOUND: no longer ours */
+                give_back(&c, rc == DB_ERR ? "the command could not be completed"
+                                           : "the database did not answer in time");
             pthread_mutex_lock(&g.lock);
             continue; /* look for the next one at once */
         }
         pthread_mutex_lock(&g.lock);
-        if (!g.stop && g.pending_kicks == 0) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += POLL_MS * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&g.kick, &g.lock, &until);
-        }
-        if (g.pending_kicks)
-            g.pending_kicks--;
+        idle_wait();
     }
     pthread_mutex_unlock(&g.lock);
     db_thread_release();
@@ -390,7 +455,7 @@ static void status_json(struct sbuf *b, struct db *db, enum q q)
         sbuf_adds(b, ",\"result\":");
         s = db_str(db, q, 3, &n);
         sbuf_add(b, s, n);
-    } else if (!db_null(db, q, 4) && strncmp(db_str(db, q, 2, &n), "failed", 6) == 0) {
+    } else if (!db_null(db, q, 4) && (s = db_str(db, q, 2, &n)) && status_is(s, n, "failed")) {
         sbuf_adds(b, ",\"error\":");
         s = db_str(db, q, 4, &n);
         sbuf_add(b, s, n);
@@ -515,8 +580,8 @@ void queue_metrics(struct sbuf *b)
         return;
     while ((rc = db_next(db, Q_QUEUE_STATS)) == 1) {
         const char *st = db_str(db, Q_QUEUE_STATS, 0, &n);
-        int i = strncmp(st, "queued", n) == 0 ? 0 : strncmp(st, "running", n) == 0 ? 1
-              : strncmp(st, "failed", n) == 0 ? 2 : 3;
+        int i = status_is(st, n, "queued") ? 0 : status_is(st, n, "running") ? 1
+              : status_is(st, n, "failed") ? 2 : 3;
         depth[i] += db_i64(db, Q_QUEUE_STATS, 1);
         if (i < 2 && db_i64(db, Q_QUEUE_STATS, 2) / 1e6 > oldest)
             oldest = (double)db_i64(db, Q_QUEUE_STATS, 2) / 1e6;

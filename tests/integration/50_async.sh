@@ -339,12 +339,64 @@ check_match "all commands: a list" '^[0-9]+ (null|.+)$' "$(jqb '"\(.items | leng
 check "all commands: oldest first" "" \
     "$(diff <(jq -r '.items[].command_id' "$B") <(sql "SELECT command_id FROM command_queue ORDER BY seq LIMIT 200") | head -4)"
 check "list: status=bogus" "400 invalid-parameter" "$(get "/commands?status=bogus") $(jqb .type)"
+# exactly the four statuses of API.md: no prefix, no other case, nothing around them
+for s in q que queue queuedx QUEUED Failed failed%20 %20failed fail succeed; do
+    check "list: status=$s" "400 invalid-parameter" "$(get "/commands?status=$s") $(jqb .type)"
+done
+for s in queued running succeeded failed; do
+    check "list: status=$s" "200 0" \
+        "$(get "/commands?status=$s&limit=200") $(jq --arg s "$s" '[.items[] | select(.status != $s)] | length' "$B")"
+done
+# the queue gauges count exactly those statuses too: a row whose status is a
+# prefix of one (here by hand) is neither queued nor the oldest
+gauge() { curl -s "$BASE/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+q0=$(gauge 'cqrsd_queue_depth{status="queued"}')
+sql "INSERT INTO command_queue (queue_key, command_id, \`type\`, envelope, status, attempts, next_attempt_at, created_at)
+     VALUES ('odd-$U', 'odd-$U', 'RestockProduct', '{}', 'q', 0, '2000-01-01', '2000-01-01')"
+check "gauges: a status 'q' is not queued" "$q0 small" \
+    "$(gauge 'cqrsd_queue_depth{status="queued"}') $(gauge cqrsd_queue_oldest_age_seconds | awk '{print ($1 < 86400 ? "small" : $1)}')"
+sql "DELETE FROM command_queue WHERE queue_key = 'odd-$U'"
 check "list: limit=0" "400 invalid-parameter" "$(get "/commands?limit=0") $(jqb .type)"
 check "list: limit=201" "400 invalid-parameter" "$(get "/commands?limit=201") $(jqb .type)"
 check "list: limit=" "400 invalid-parameter" "$(get "/commands?limit=") $(jqb .type)"
 check "list: a bad cursor" "400 invalid-parameter" "$(get "/commands?status=failed&after=not-a-cursor") $(jqb .type)"
 check "list: unknown parameter" "400 invalid-parameter" "$(get "/commands?sort=id") $(jqb .type)"
 check "list: limit=200" 200 "$(get "/commands?status=failed&limit=200")"
+
+#=== cqrsd_commands_total: a 202 is accepted, the worker's outcome comes when it ran ===
+
+# ctr TYPE OUTCOME: the shared daemon's cqrsd_commands_total (0 when absent)
+ctr() {
+    local v
+    v=$(curl -s "$BASE/metrics" | awk -v k="cqrsd_commands_total{type=\"$1\",outcome=\"$2\"}" '$1 == k {print $2}')
+    echo "${v:-0}"
+}
+# po_ctrs: accepted succeeded rejected failed of PlaceOrder
+po_ctrs() { echo "$(ctr PlaceOrder accepted) $(ctr PlaceOrder succeeded) $(ctr PlaceOrder rejected) $(ctr PlaceOrder failed)"; }
+check "metrics: the queue is idle" 0 "$(sql "SELECT COUNT(*) FROM command_queue WHERE status IN ('queued', 'running')")"
+read -r a0 s0 r0 f0 <<<"$(po_ctrs)"
+if lock_row "$P2"; then # the command waits in its worker until unlock_row
+    st=$(acmd "$(place_json "$C" "$P2:1")" -H "Idempotency-Key: m1-$U")
+    check "metrics: an async PlaceOrder" 202 "$st"
+    check "metrics: the 202 counts as accepted, not as succeeded" "$((a0 + 1)) $s0 $r0 $f0" "$(po_ctrs)"
+    unlock_row
+    check "metrics: it ran" succeeded "$(wait_cmd "m1-$U")"
+    check "metrics: then its outcome, succeeded" "$((a0 + 1)) $((s0 + 1)) $r0 $f0" "$(po_ctrs)"
+else
+    fail=$((fail + 1))
+fi
+st=$(acmd "$(place_json "$C" "$P1:1000")" -H "Idempotency-Key: m2-$U")
+check "metrics: an async PlaceOrder over the stock" "202 failed insufficient-stock" \
+    "$st $(wait_cmd "m2-$U") $(jqb .error.type)"
+check "metrics: accepted, then rejected by the rule" "$((a0 + 2)) $((s0 + 1)) $((r0 + 1)) $f0" "$(po_ctrs)"
+st=$(acmd "$(place_json "$C" "$P1:1000")" -H "Idempotency-Key: m2-$U")
+check "metrics: a replayed 202 is replayed, nothing else" "202 true $((a0 + 2)) $((s0 + 1)) $((r0 + 1)) $f0" \
+    "$st $(hdr Idempotent-Replayed) $(po_ctrs)"
+st=$(cmd "$(place_json "$C" "$P2:1")")
+check "metrics: a synchronous PlaceOrder still counts as succeeded" "201 $((a0 + 2)) $((s0 + 2)) $((r0 + 1)) $f0" \
+    "$st $(po_ctrs)"
+check "metrics: every command type is listed" 10 \
+    "$(curl -s "$BASE/metrics" | grep -c '^cqrsd_commands_total{type="[A-Za-z]*",outcome="accepted"}')"
 
 #=== idempotency ===
 
@@ -373,6 +425,26 @@ st=$(cmd "$E1" -H "Idempotency-Key: $K1")
 check "idem: after it ran, still the 202" "202 true $first_body" "$st $(hdr Idempotent-Replayed) $(body)"
 check "idem: one queue row, one event" "1 1" \
     "$(sql "SELECT (SELECT COUNT(*) FROM command_queue WHERE command_id = '$K1'), (SELECT COUNT(*) FROM events WHERE command_id = '$K1')" | tr '\t' ' ')"
+# the key row purged (keys live 25 h) while the queue row is kept (7 days, dead
+# letters for ever): the key stays bound to its command, compared by envelope
+purge_key() { sql "DELETE FROM idempotency_keys WHERE idem_key = '$1'"; }
+purge_key "$K1"
+check "idem purged: the key row is gone, the queue row is not" "0 1" \
+    "$(sql "SELECT (SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '$K1'), (SELECT COUNT(*) FROM command_queue WHERE queue_key = '$K1')" | tr '\t' ' ')"
+st=$(acmd "$E1R" -H "Idempotency-Key: $K1")
+check "idem purged: the same envelope async replays the 202" "202 true $first_body" "$st $(hdr Idempotent-Replayed) $(body)"
+check "idem purged: same command_id and Location" "$K1 $first_loc" "$(jqb .command_id) $(hdr Location)"
+check "idem purged: the replay records nothing (the queue row binds the key)" 0 \
+    "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '$K1'")"
+st=$(acmd "$E2" -H "Idempotency-Key: $K1")
+check "idem purged: another envelope async" "422 idempotency-key-reused" "$st $(jqb .type)"
+check "idem purged: the 422 records nothing" 0 "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '$K1'")"
+st=$(cmd "$E2" -H "Idempotency-Key: $K1")
+check "idem purged: another envelope sync" "422 idempotency-key-reused" "$st $(jqb .type)"
+st=$(cmd "$E1" -H "Idempotency-Key: $K1")
+check "idem purged: the same envelope sync replays the 202" "202 true $first_body" "$st $(hdr Idempotent-Replayed) $(body)"
+check "idem purged: still one queue row, one event, succeeded" "1 1 succeeded" \
+    "$(sql "SELECT (SELECT COUNT(*) FROM command_queue WHERE command_id = '$K1'), (SELECT COUNT(*) FROM events WHERE command_id = '$K1')" | tr '\t' ' ') $(wait_cmd "$K1")"
 # a key first used synchronously replays its answer, also when the repeat asks for async
 st=$(cmd "$E2" -H "Idempotency-Key: idem2-$U")
 sync_body=$(body)

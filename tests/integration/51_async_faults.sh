@@ -10,7 +10,10 @@
 # outlasts every attempt (the writer loses INSERT on the event store) makes
 # dead letters for certain: failed, database-unavailable, listed, counted by
 # cqrsd_queue_dead_letters, their keys still bound; a new key runs the
-# command once the privilege is back.
+# command once the privilege is back; (4) a run that fails before it could
+# load its command (the writer may not read the envelope) counts as an
+# attempt and ends as a dead letter. cqrsd_commands_total counts dead
+# letters as failed.
 #
 # A separate session holds the row lock of the ordered product while the
 # commands are accepted, so that every worker (the shared daemon's too) is
@@ -164,6 +167,18 @@ exactly_once() {
     check "$name: the query side agrees" "$want $S" "$(jqb '"\(.stock) \(.order_count)"')"
 }
 
+# po_failed: cqrsd_commands_total{type="PlaceOrder",outcome="failed"} of the
+# shared daemon and the dedicated one ($U3), summed (each counts the dead
+# letters its own workers made)
+po_failed() {
+    local u n=0 v
+    for u in "$BASE" "$U3"; do
+        v=$(curl -s "$u/metrics" | awk '$1 == "cqrsd_commands_total{type=\"PlaceOrder\",outcome=\"failed\"}" {print $2}')
+        n=$((n + ${v:-0}))
+    done
+    echo "$n"
+}
+
 #=== kill -9 one of two daemons while its workers run commands ===
 
 PK=$(mk_product "KILL-$U" 100000)
@@ -298,6 +313,7 @@ if start_daemon dbq "$P3" --queue-workers 2 --queue-max-attempts 2 --threads 1 &
     # gives the privilege back
     stock0=$(sql "SELECT stock FROM products WHERE id = $PD")
     dead0=$(sql "SELECT COUNT(*) FROM command_queue WHERE status = 'failed'")
+    failed0=$(po_failed)
     revoked=yes
     sql "REVOKE INSERT ON cqrs.events FROM 'cqrs_writer'@'%'"
     URL_BASE=$U3
@@ -330,6 +346,8 @@ if start_daemon dbq "$P3" --queue-workers 2 --queue-max-attempts 2 --threads 1 &
         "$(jq -r '.items[-3:][].command_id' "$B" | tr '\n' ' ' | sed 's/ $//')"
     check "dead letters: the metric counts them" "$((dead0 + 3))" \
         "$(curl -s "$U3/metrics" | awk '$1 == "cqrsd_queue_dead_letters" {print $2}')"
+    check "dead letters: cqrsd_commands_total counts them failed (both daemons together)" "$((failed0 + 3))" \
+        "$(po_failed)"
     check "dead letters: no event, no order, the stock unchanged" "0 $stock0" \
         "$(sql "SELECT (SELECT COUNT(*) FROM events WHERE command_id LIKE 'dead-$U-%'), (SELECT stock FROM products WHERE id = $PD)" | tr '\t' ' ')"
     "$CQRSD_BIN" migrate >"$T_CASE/migrate.out" 2>&1
@@ -349,5 +367,40 @@ else
 fi
 
 [ "$db_down" = yes ] && db_start && db_down=no
+
+#=== a run that fails before it loads its command is an attempt too ===
+
+# the writer may no longer read command_queue.envelope: a worker still claims
+# the command (that needs no envelope), then fails to load it, every time;
+# each such run counts, so --queue-max-attempts makes it a dead letter
+PL=$(mk_product "LOAD-$U" 100)
+CL=$(mk_customer "load")
+check_match "load fails: setup" "^$IDN $IDN\$" "$PL $CL"
+revoked=yes
+sql "REVOKE SELECT ON cqrs.command_queue FROM 'cqrs_writer'@'%';
+     GRANT SELECT (seq, queue_key, command_id, \`type\`, aggregate_key, status, attempts, next_attempt_at,
+                   lease_owner, lease_until, result, error, created_at, finished_at)
+         ON cqrs.command_queue TO 'cqrs_writer'@'%'"
+st=$(cmd '{"type":"PlaceOrder","data":{"customer_id":'"$CL"',"items":[{"product_id":'"$PL"',"quantity":1}]}}' \
+    -H 'Prefer: respond-async')
+LID=$(jqb .command_id)
+check "load fails: accepted" 202 "$st"
+lst=""
+for _ in $(seq 1 300); do # the shared daemon's 5 attempts take 6 to 9 s of backoff
+    lst=$(sql "SELECT status, attempts FROM command_queue WHERE command_id = '$LID'" | tr '\t' ' ')
+    [ "${lst%% *}" = failed ] && break
+    sleep 0.1
+done
+echo "   load fails: $lst"
+check_match "load fails: failed after 2 to 5 attempts (--queue-max-attempts)" '^failed [2-5]$' "$lst"
+get "/commands/$LID" >/dev/null
+check "load fails: a dead letter, database-unavailable" "failed database-unavailable 503" \
+    "$(jqb '"\(.status) \(.error.type) \(.error.status)"')"
+"$CQRSD_BIN" migrate >"$T_CASE/migrate2.out" 2>&1
+check "load fails: migrate gives the privilege back" 0 "$?"
+revoked=no
+check "load fails: no event, the stock unchanged" "0 100" \
+    "$(sql "SELECT (SELECT COUNT(*) FROM events WHERE command_id = '$LID'), (SELECT stock FROM products WHERE id = $PL)" | tr '\t' ' ')"
+
 check "the shared daemon is ready at the end" 200 "$(wait_ready "$BASE")"
 finish
