@@ -5,10 +5,11 @@
 #include "reply.h"
 #include "request.h"
 
-/* operations (ops.c; /metrics: metrics.c) */
+/* operations (ops.c) */
 void handle_healthz(const struct request *rq, struct reply *r);
 void handle_readyz(const struct request *rq, struct reply *r);
 void handle_openapi(const struct request *rq, struct reply *r);
+void handle_metrics(const struct request *rq, struct reply *r);
 /* commands (cmd.c) */
 void handle_command(const struct request *rq, struct reply *r);
 /* queries (query.c) */

@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "reply.h"
-#include "route.h"
+#include "request.h"
+#include "sbuf.h"
 
 /*
  * What became of a command: accepted for later (202), then, when it ran (or
@@ -18,6 +18,8 @@ enum metric_outcome { OUT_ACCEPTED, OUT_SUCCEEDED, OUT_REJECTED, OUT_FAILED, OUT
 
 #define METRICS_MAX_TYPES 32
 
+/* The route patterns, by route index (static strings), once, before any thread. */
+void metrics_routes(const char *const *patterns, int n);
 /* One finished request: route index (route_index(), or -1 unmatched). */
 void metrics_request(int route, enum method m, int status, double seconds);
 /*
@@ -34,6 +36,7 @@ void metrics_db_connection(int side, int delta);
 /* The last sample check of the read model: rows differing, rows compared. */
 void metrics_drift(long diffs, long rows);
 
-void handle_metrics(const struct request *rq, struct reply *r);
+/* Append every counter above in the text format (the /metrics handler, ops.c, adds the gauges). */
+void metrics_write(struct sbuf *b);
 
 #endif

@@ -40,6 +40,10 @@ struct request {
     size_t seg_len[REQ_MAX_SEGS];
 };
 
+/* The method of a request line's name (M_OTHER for any other), and a method's name. */
+enum method request_method(const char *name);
+const char *request_method_name(enum method m);
+
 /* Find argument `key`; NULL if absent. */
 const struct req_arg *request_arg(const struct request *rq, const char *key);
 

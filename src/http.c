@@ -100,19 +100,6 @@ static void make_request_id(char *out)
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
 }
 
-static enum method method_of(const char *m)
-{
-    if (strcmp(m, "GET") == 0)
-        return M_GET;
-    if (strcmp(m, "HEAD") == 0)
-        return M_HEAD;
-    if (strcmp(m, "POST") == 0)
-        return M_POST;
-    if (strcmp(m, "OPTIONS") == 0)
-        return M_OPTIONS;
-    return M_OTHER;
-}
-
 bool http_json_content_type(const char *ct)
 {
     static const char want[] = "application/json";
@@ -335,7 +322,7 @@ static struct conn_req *begin_request(struct MHD_Connection *c, const char *url,
         return NULL;
     clock_gettime(CLOCK_MONOTONIC, &cr->start);
     reply_init(&cr->reply);
-    cr->rq.method = method_of(method);
+    cr->rq.method = request_method(method);
     cr->rq.method_name = method;
     cr->rq.path = url;
     rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");

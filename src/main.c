@@ -17,7 +17,9 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
+#include "route.h"
 #include "stream.h"
 #include "views.h"
 #include "work.h"
@@ -54,6 +56,17 @@ static void memory_setup(void)
     mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 }
 
+/* cqrsd_http_requests_total's route labels: the patterns of the route table. */
+static void metrics_init_routes(void)
+{
+    static const char *patterns[64];
+    int n = route_count() < 64 ? route_count() : 64;
+
+    for (int i = 0; i < n; i++)
+        patterns[i] = route_pattern(i);
+    metrics_routes(patterns, n);
+}
+
 static int serve(const struct config *cfg)
 {
     sigset_t set;
@@ -73,6 +86,7 @@ static int serve(const struct config *cfg)
     log_init(cfg->log_format);
     json_object_seed(0);
     cmd_metrics_init(); /* cqrsd_commands_total counts every type of the command tables */
+    metrics_init_routes();
     raise_nofile();
     memory_setup();
     if (db_global_init(cfg)) {

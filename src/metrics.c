@@ -7,9 +7,6 @@
 
 #include "catalog.h"
 #include "config.h"
-#include "feed.h"
-#include "queue.h"
-#include "stream.h"
 
 #define MAX_ROUTES 24 /* slot 0: unmatched, then route_count() routes; more count as unmatched */
 #define N_METHODS 5   /* GET HEAD POST OPTIONS other */
@@ -21,9 +18,14 @@ static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 404,
 
 static const double bucket_le[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-static const char *const method_names[N_METHODS] = {"GET", "HEAD", "POST", "OPTIONS", "other"};
 static const char *const outcome_names[OUT__COUNT] = {"accepted", "succeeded", "rejected",
                                                       "failed", "replayed"};
+
+/* The route patterns (slot i + 1): set once by metrics_routes, before any thread. */
+static struct {
+    const char *pattern[MAX_ROUTES];
+    int n;
+} routes;
 
 /* The command types counted: set once by metrics_command_types, before any thread. */
 static struct {
@@ -43,20 +45,27 @@ static struct {
     _Atomic int64_t drift, drift_checked;
 } m = {.drift = -1};
 
+/* Methods in request.h order (M_GET = 1, M_HEAD = 2, M_POST = 4, …): a slot each. */
+static const enum method method_of_slot[N_METHODS] = {M_GET, M_HEAD, M_POST, M_OPTIONS, M_OTHER};
+
 static int method_slot(enum method me)
 {
-    switch (me) {
-    case M_GET:
-        return 0;
-    case M_HEAD:
-        return 1;
-    case M_POST:
-        return 2;
-    case M_OPTIONS:
-        return 3;
-    default:
-        return 4;
-    }
+    for (int i = 0; i < N_METHODS - 1; i++)
+        if (method_of_slot[i] == me)
+            return i;
+    return N_METHODS - 1;
+}
+
+static const char *route_name(int slot)
+{
+    return slot > 0 && slot <= routes.n ? routes.pattern[slot - 1] : "unmatched";
+}
+
+void metrics_routes(const char *const *patterns, int n)
+{
+    routes.n = n < MAX_ROUTES - 1 ? n : MAX_ROUTES - 1;
+    for (int i = 0; i < routes.n; i++)
+        routes.pattern[i] = patterns[i];
 }
 
 void metrics_request(int route, enum method me, int status, double seconds)
@@ -121,10 +130,7 @@ static uint64_t get(_Atomic uint64_t *c)
 /* cqrsd_http_requests_total and the duration histogram, by route (slots in use only). */
 static void render_http(struct sbuf *b)
 {
-    int nroutes = route_count() + 1;
-
-    if (nroutes > MAX_ROUTES)
-        nroutes = MAX_ROUTES;
+    int nroutes = routes.n + 1;
     sbuf_adds(b, "# HELP cqrsd_http_requests_total HTTP requests by route pattern, method and "
                  "status.\n# TYPE cqrsd_http_requests_total counter\n");
     for (int ri = 0; ri < nroutes; ri++)
@@ -135,7 +141,7 @@ static void render_http(struct sbuf *b)
                     continue;
                 sbuf_printf(b,
                             "cqrsd_http_requests_total{route=\"%s\",method=\"%s\",status=\"",
-                            route_pattern(ri - 1), method_names[mi]);
+                            route_name(ri), request_method_name(method_of_slot[mi]));
                 if (statuses[si])
                     sbuf_printf(b, "%d", statuses[si]);
                 else
@@ -147,7 +153,7 @@ static void render_http(struct sbuf *b)
                  "# TYPE cqrsd_http_request_duration_seconds histogram\n");
     for (int ri = 0; ri < nroutes; ri++) {
         uint64_t cum = 0;
-        const char *route = route_pattern(ri - 1);
+        const char *route = route_name(ri);
         for (int bi = 0; bi <= N_BUCKETS; bi++)
             cum += get(&m.buckets[ri][bi]);
         if (!cum)
@@ -193,14 +199,8 @@ static void render_commands(struct sbuf *b)
     sbuf_printf(b, "cqrsd_idempotent_replays_total %llu\n", (unsigned long long)replays);
 }
 
-void handle_metrics(const struct request *rq, struct reply *r)
+void metrics_write(struct sbuf *b)
 {
-    struct sbuf *b = &r->body;
-
-    (void)rq;
-    r->status = 200;
-    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    sbuf_reset(b);
     sbuf_adds(b, "# HELP cqrsd_build_info Build information.\n"
                  "# TYPE cqrsd_build_info gauge\n");
     sbuf_printf(b, "cqrsd_build_info{version=\"%s\"} 1\n", CQRSD_VERSION);
@@ -227,17 +227,4 @@ void handle_metrics(const struct request *rq, struct reply *r)
                  "check.\n# TYPE cqrsd_read_model_checked_rows gauge\n");
     sbuf_printf(b, "cqrsd_read_model_checked_rows %lld\n",
                 (long long)atomic_load(&m.drift_checked));
-    sbuf_adds(b, "# HELP cqrsd_event_stream_clients Event streams (GET /queries/events/stream) "
-                 "currently connected.\n# TYPE cqrsd_event_stream_clients gauge\n");
-    sbuf_printf(b, "cqrsd_event_stream_clients %ld\n", stream_clients());
-    sbuf_adds(b, "# HELP cqrsd_event_stream_dropped_total Event streams ended because their "
-                 "client did not read (1 MiB waiting for it).\n"
-                 "# TYPE cqrsd_event_stream_dropped_total counter\n");
-    sbuf_printf(b, "cqrsd_event_stream_dropped_total %llu\n",
-                (unsigned long long)stream_dropped());
-    sbuf_adds(b, "# HELP cqrsd_event_feed_holes_total Times a feed reader (page, stream) met a "
-                 "position whose commit was not visible yet while a later one was, and stopped "
-                 "before it.\n# TYPE cqrsd_event_feed_holes_total counter\n");
-    sbuf_printf(b, "cqrsd_event_feed_holes_total %llu\n", (unsigned long long)feed_holes());
-    queue_metrics(b);
 }

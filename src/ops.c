@@ -1,10 +1,15 @@
-/* ops.c - the operations routes: /healthz, /readyz, /openapi.json */
+/* ops.c - the operations routes: /healthz, /readyz, /openapi.json, /metrics */
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "db.h"
+#include "feed.h"
 #include "handlers.h"
+#include "metrics.h"
 #include "problem.h"
+#include "queue.h"
 #include "sqlscript.h"
+#include "stream.h"
 
 void handle_healthz(const struct request *rq, struct reply *r)
 {
@@ -39,4 +44,29 @@ void handle_openapi(const struct request *rq, struct reply *r)
 {
     (void)rq;
     reply_json(r, 200, openapi_files[0].text, openapi_files[0].len);
+}
+
+/* GET /metrics: the counters (metrics.c), then the gauges of the stream, the feed and the queue. */
+void handle_metrics(const struct request *rq, struct reply *r)
+{
+    struct sbuf *b = &r->body;
+
+    (void)rq;
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    sbuf_reset(b);
+    metrics_write(b);
+    sbuf_adds(b, "# HELP cqrsd_event_stream_clients Event streams (GET /queries/events/stream) "
+                 "currently connected.\n# TYPE cqrsd_event_stream_clients gauge\n");
+    sbuf_printf(b, "cqrsd_event_stream_clients %ld\n", stream_clients());
+    sbuf_adds(b, "# HELP cqrsd_event_stream_dropped_total Event streams ended because their "
+                 "client did not read (1 MiB waiting for it).\n"
+                 "# TYPE cqrsd_event_stream_dropped_total counter\n");
+    sbuf_printf(b, "cqrsd_event_stream_dropped_total %llu\n",
+                (unsigned long long)stream_dropped());
+    sbuf_adds(b, "# HELP cqrsd_event_feed_holes_total Times a feed reader (page, stream) met a "
+                 "position whose commit was not visible yet while a later one was, and stopped "
+                 "before it.\n# TYPE cqrsd_event_feed_holes_total counter\n");
+    sbuf_printf(b, "cqrsd_event_feed_holes_total %llu\n", (unsigned long long)feed_holes());
+    queue_metrics(b);
 }

@@ -3,6 +3,30 @@
 
 #include <string.h>
 
+/* The methods the router knows, and their names: the one list of them. */
+static const struct {
+    enum method m;
+    const char *name;
+} methods[] = {{M_GET, "GET"}, {M_HEAD, "HEAD"}, {M_POST, "POST"}, {M_OPTIONS, "OPTIONS"}};
+
+#define N_METHODS (sizeof(methods) / sizeof(methods[0]))
+
+enum method request_method(const char *name)
+{
+    for (size_t i = 0; i < N_METHODS; i++)
+        if (strcmp(name, methods[i].name) == 0)
+            return methods[i].m;
+    return M_OTHER;
+}
+
+const char *request_method_name(enum method m)
+{
+    for (size_t i = 0; i < N_METHODS; i++)
+        if (methods[i].m == m)
+            return methods[i].name;
+    return "other";
+}
+
 bool request_parse_id(const char *s, size_t n, int64_t *out)
 {
     uint64_t v = 0;

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "handlers.h"
-#include "metrics.h"
 #include "queue.h"
 
 static const struct route routes[] = {
