@@ -19,8 +19,6 @@ bool http_json_content_type(const char *ct);
 /* True for 1-64 visible ASCII characters. */
 bool http_request_id_ok(const char *s);
 
-/* True once shutdown began: handlers stop retrying. */
-bool http_stopping(void);
 /* libmicrohttpd's version string. */
 const char *http_library_version(void);
 

@@ -11,7 +11,7 @@
 
 #include "events.h"
 #include "handlers.h"
-#include "http.h"
+#include "stop.h"
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
@@ -340,7 +340,7 @@ int cmd_tx_run(struct cmd_tx *t, struct reply *r)
             break;
         if (rc == DB_GONE && at_commit) /* the outcome is unknown: the key will settle it */
             break;
-        if (http_stopping()) /* shutting down: answer now rather than retry */
+        if (stop_requested()) /* shutting down: answer now rather than retry */
             break;
         /* deadlocks are retried; a lock wait timeout (5 s) only once: bounded at ~10 s */
         if (rc == DB_RETRY && !(db_was_lock_timeout(t->cx.db) && lock_timeouts++ >= 1)) {

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "problem.h"
 #include "route.h"
+#include "stop.h"
 #include "stream.h"
 #include "work.h"
 
@@ -40,7 +41,6 @@ struct http {
     const char *origins[MAX_ORIGINS];
     int norigins;
     atomic_int in_flight;
-    atomic_bool stopping;
 };
 
 /* One per request: from the headers-only first call to the completion callback. */
@@ -667,7 +667,7 @@ void http_stop(unsigned grace_ms)
 
     if (!g_http.mhd)
         return;
-    atomic_store(&g_http.stopping, true);
+    stop_begin();
     MHD_socket ls = MHD_quiesce_daemon(g_http.mhd); /* stop accepting; the socket is ours */
     stream_end_all(); /* event streams end; their suspended connections are resumed */
     while (atomic_load(&g_http.in_flight) > 0 && waited < grace_ms) {
@@ -684,11 +684,6 @@ void http_stop(unsigned grace_ms)
     g_http.mhd = NULL;
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
-}
-
-bool http_stopping(void)
-{
-    return atomic_load(&g_http.stopping);
 }
 
 const char *http_library_version(void)
