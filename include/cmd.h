@@ -6,17 +6,11 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "events.h"
 #include "jv.h"
 #include "reply.h"
 
 #define CMD_MAX_EVENTS 4
-
-struct cmd_event {
-    const char *type;
-    const char *aggregate_type;
-    int64_t aggregate_id, aggregate_version;
-    json_t *data; /* owned */
-};
 
 /* One command being handled; handlers see it inside the open transaction. */
 struct cmd_ctx {
@@ -25,7 +19,7 @@ struct cmd_ctx {
     char command_id[132];
     char now[24]; /* this attempt's time, "YYYY-MM-DD HH:MM:SS.mmm" UTC */
     const json_t *data;
-    struct cmd_event ev[CMD_MAX_EVENTS];
+    struct event ev[CMD_MAX_EVENTS];
     int nev;
     int64_t position; /* the last event's position, after the append */
 };

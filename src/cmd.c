@@ -77,7 +77,7 @@ void cmd_now(char out[24])
 int cmd_event(struct cmd_ctx *cx, const char *type, const char *aggregate_type,
               int64_t aggregate_id, int64_t aggregate_version, json_t *data)
 {
-    struct cmd_event *e;
+    struct event *e;
 
     if (!data || cx->nev >= CMD_MAX_EVENTS) {
         json_decref(data);
@@ -111,7 +111,7 @@ static const char *collection_of(const char *aggregate_type)
 int cmd_ack(struct cmd_ctx *cx, struct reply *r, int status, const char *aggregate_type,
             int64_t aggregate_id, int64_t version)
 {
-    int rc = events_append(cx);
+    int rc = events_append(cx->db, cx->ev, cx->nev, cx->command_id, cx->now, &cx->position);
 
     if (rc)
         return rc;

@@ -10,33 +10,34 @@
 #include "query.h"
 #include "feed.h"
 
-int events_append(struct cmd_ctx *cx)
+int events_append(struct db *db, const struct event *ev, int n, const char *command_id,
+                  const char *occurred_at, int64_t *position)
 {
     int64_t head;
     int rc;
 
-    if (cx->nev == 0)
+    if (n <= 0)
         return DB_ERR;
-    if ((rc = db_run(cx->db, Q_EVENT_HEAD, DB_ARGS(DB_I64(cx->nev)))))
+    if ((rc = db_run(db, Q_EVENT_HEAD, DB_ARGS(DB_I64(n)))))
         return rc;
-    head = (int64_t)db_insert_id(cx->db, Q_EVENT_HEAD);
-    for (int i = 0; i < cx->nev; i++) {
-        const struct cmd_event *e = &cx->ev[i];
+    head = (int64_t)db_insert_id(db, Q_EVENT_HEAD);
+    for (int i = 0; i < n; i++) {
+        const struct event *e = &ev[i];
         char *data = json_dumps(e->data, JSON_COMPACT);
         if (!data)
             return DB_ERR;
-        rc = db_run(cx->db, Q_EVENT_INSERT,
-                    DB_ARGS(DB_I64(head - cx->nev + 1 + i), DB_STR(e->type, strlen(e->type)),
+        rc = db_run(db, Q_EVENT_INSERT,
+                    DB_ARGS(DB_I64(head - n + 1 + i), DB_STR(e->type, strlen(e->type)),
                             DB_STR(e->aggregate_type, strlen(e->aggregate_type)),
                             DB_I64(e->aggregate_id), DB_I64(e->aggregate_version),
                             DB_STR(data, strlen(data)),
-                            DB_STR(cx->command_id, strlen(cx->command_id)),
-                            DB_STR(cx->now, strlen(cx->now))));
+                            DB_STR(command_id, strlen(command_id)),
+                            DB_STR(occurred_at, strlen(occurred_at))));
         free(data);
         if (rc)
             return rc;
     }
-    cx->position = head;
+    *position = head;
     return DB_OK;
 }
 
