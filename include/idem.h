@@ -27,7 +27,10 @@ int idem_digest(struct idem *id, const json_t *envelope);
  * negative db rc.
  */
 int idem_claim(struct idem *id, struct db *db, const char *now, struct reply *r);
-/* Record the successful answer in r under the claimed key (same transaction). */
+/*
+ * Record the successful answer in r under the claimed key (same transaction);
+ * DB_ERR when r's body is incomplete (out of memory): the command then fails.
+ */
 int idem_record(struct idem *id, struct db *db, const struct reply *r);
 void idem_release(struct idem *id);
 

@@ -151,6 +151,8 @@ int idem_claim(struct idem *id, struct db *db, const char *now, struct reply *r)
 
 int idem_record(struct idem *id, struct db *db, const struct reply *r)
 {
+    if (r->body.oom) /* the body is cut short: a replay must never answer with it */
+        return DB_ERR;
     return db_run(db, Q_IDEM_SAVE,
                   DB_ARGS(DB_I64(r->status), DB_STR(r->location, strlen(r->location)),
                           DB_STR(r->body.buf ? r->body.buf : "", r->body.len),
