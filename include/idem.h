@@ -19,7 +19,7 @@ struct idem {
 
 /* Check the header; 400 invalid-parameter into r and -1 when it is bad. */
 int idem_prepare(struct idem *id, const struct request *rq, struct reply *r);
-/* Digest the envelope in canonical form (sorted keys, no white space). */
+/* Digest the envelope in canonical form (sorted keys, no white space); -1 out of memory. */
 int idem_digest(struct idem *id, const json_t *envelope);
 /*
  * Inside the transaction, first: claim the key. 0 when it is ours (run the
@@ -47,7 +47,7 @@ void idem_purger_stop(void);
 /* True when s is 1-128 visible ASCII characters. */
 bool idem_key_ok(const char *s);
 
-/* SHA-256 of <p, n> as 64 hex characters plus NUL. */
+/* SHA-256 of <p, n> as 64 hex characters plus NUL (libcrypto); "" when it fails. */
 void sha256_hex(const void *p, size_t n, char out[65]);
 
 #endif

@@ -81,6 +81,10 @@ static int read_token(const char *path, struct token *t, char *err, size_t errle
     {
         char hex[65];
         sha256_hex(t->value, n, hex);
+        if (!hex[0]) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         memcpy(t->scope, hex, 16);
         t->scope[16] = '\0';
     }
