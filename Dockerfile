@@ -2,7 +2,7 @@
 FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc make pkg-config libc6-dev \
-      libmariadb-dev libmariadb-dev-compat libmicrohttpd-dev libjansson-dev \
+      libmariadb-dev libmariadb-dev-compat libmicrohttpd-dev libjansson-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -14,7 +14,7 @@ RUN make all
 
 FROM debian:12-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmariadb3 libmicrohttpd12 libjansson4 \
+ && apt-get install -y --no-install-recommends libmariadb3 libmicrohttpd12 libjansson4 libssl3 \
       curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home cqrsd

@@ -16,7 +16,10 @@ int auth_reload(char *err, size_t errlen);
 bool auth_enabled(void);
 /* Does this Authorization header carry the token? (constant time in the token) */
 bool auth_check(const char *authorization);
-/* 16 hex characters naming the current token (to scope idempotency keys), "" if none. */
+/*
+ * 16 hex characters naming the current token (to scope idempotency keys), ""
+ * if none: a copy owned by the calling thread, good until its next call.
+ */
 const char *auth_scope(void);
 void auth_release(void);
 

@@ -6,7 +6,7 @@
 
 #include "db.h"
 #include "reply.h"
-#include "route.h"
+#include "request.h"
 
 #define IDEM_REPLAYED 1 /* r holds the recorded answer (or 422 idempotency-key-reused) */
 #define IDEM_MAX_KEY 128
@@ -19,7 +19,7 @@ struct idem {
 
 /* Check the header; 400 invalid-parameter into r and -1 when it is bad. */
 int idem_prepare(struct idem *id, const struct request *rq, struct reply *r);
-/* Digest the envelope in canonical form (sorted keys, no white space). */
+/* Digest the envelope in canonical form (sorted keys, no white space); -1 out of memory. */
 int idem_digest(struct idem *id, const json_t *envelope);
 /* 1 when another envelope is the same command as the digested one (canonically), 0 if not, -1 */
 int idem_same_envelope(const struct idem *id, const json_t *envelope);
@@ -29,7 +29,10 @@ int idem_same_envelope(const struct idem *id, const json_t *envelope);
  * negative db rc.
  */
 int idem_claim(struct idem *id, struct db *db, const char *now, struct reply *r);
-/* Record the successful answer in r under the claimed key (same transaction). */
+/*
+ * Record the successful answer in r under the claimed key (same transaction);
+ * DB_ERR when r's body is incomplete (out of memory): the command then fails.
+ */
 int idem_record(struct idem *id, struct db *db, const struct reply *r);
 void idem_release(struct idem *id);
 
@@ -45,8 +48,5 @@ void idem_purger_stop(void);
 
 /* True when s is 1-128 visible ASCII characters. */
 bool idem_key_ok(const char *s);
-
-/* SHA-256 of <p, n> as 64 hex characters plus NUL. */
-void sha256_hex(const void *p, size_t n, char out[65]);
 
 #endif

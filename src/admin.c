@@ -447,13 +447,77 @@ out:
     return rc;
 }
 
+/*=== The migration lock ===*/
+
+/*
+ * Concurrent migrates run one after the other: each holds the server-wide
+ * user lock 'cqrsd_migrate' (the accounts it grants are server-wide too)
+ * from before CREATE DATABASE until it ends. GET_LOCK waits in steps of
+ * MIGRATE_LOCK_STEP_S, below the connection's 30 s read timeout, at most
+ * MIGRATE_LOCK_WAIT_S in all.
+ */
+#define MIGRATE_LOCK_WAIT_S 60
+#define MIGRATE_LOCK_STEP_S 10
+#define MIGRATE_UNLOCK "SELECT RELEASE_LOCK('cqrsd_migrate')"
+
+/* GET_LOCK's answer: 1 (ours), 0 (timed out) or NULL (an error, or killed): -1 */
+static int lock_result(void *ctx, unsigned ncols, const char *const *cols)
+{
+    *(int *)ctx = ncols >= 1 && cols[0] ? atoi(cols[0]) : -1;
+    return 0;
+}
+
+/* GET_LOCK waiting at most wait_s; its answer in *got. -1 when the statement failed. */
+static int lock_try(struct migrate *m, int wait_s, int *got)
+{
+    char q[64];
+    int n = snprintf(q, sizeof(q), "SELECT GET_LOCK('cqrsd_migrate', %d)", wait_s);
+
+    *got = -1;
+    if (db_admin_exec(m->a, q, (size_t)n, lock_result, got, m->err, sizeof(m->err))) {
+        fprintf(stderr, "migrate: %s\n", m->err);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Take the migration lock, waiting for another migrate to finish: 0 when
+ * held, 1 when it could not be had (one line on stderr), -1 on an error.
+ */
+static int take_lock(struct migrate *m)
+{
+    int got, waited = 0;
+
+    if (lock_try(m, 0, &got))
+        return -1;
+    if (got == 0) {
+        printf("migrate: another migrate is running: waiting for it (at most %d s)\n",
+               MIGRATE_LOCK_WAIT_S);
+        fflush(stdout);
+    }
+    while (got == 0 && waited < MIGRATE_LOCK_WAIT_S) {
+        if (lock_try(m, MIGRATE_LOCK_STEP_S, &got))
+            return -1;
+        waited += MIGRATE_LOCK_STEP_S;
+    }
+    if (got == 1)
+        return 0;
+    if (got == 0)
+        fprintf(stderr, "migrate: another migrate still holds the migration lock after %d s; "
+                        "try again later\n", MIGRATE_LOCK_WAIT_S);
+    else
+        fprintf(stderr, "migrate: the server refused the migration lock\n");
+    return 1;
+}
+
 /*=== migrate ===*/
 
 int admin_migrate(const struct config *cfg)
 {
     struct migrate *m = calloc(1, sizeof(*m));
     struct sbuf b = SBUF_INIT;
-    int rc = -1;
+    int rc = -1, lock = -1;
 
     if (!m)
         return 1;
@@ -467,14 +531,13 @@ int admin_migrate(const struct config *cfg)
         fprintf(stderr, "migrate: %s\n", m->err);
         goto out;
     }
+    if ((lock = take_lock(m)))
+        goto out;
     sbuf_printf(&b, "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 "
                     "COLLATE utf8mb4_unicode_ci", m->database);
     if (exec_buf(m, &b))
         goto out;
     sbuf_printf(&b, "USE `%s`", m->database);
-    if (exec_buf(m, &b))
-        goto out;
-    sbuf_adds(&b, "SELECT GET_LOCK('cqrsd_migrate', 60)");
     if (exec_buf(m, &b))
         goto out;
     sbuf_adds(&b, "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR(255) NOT NULL, "
@@ -499,14 +562,15 @@ int admin_migrate(const struct config *cfg)
     if (ensure_account(m, &cfg->write_dsn, writer_grants, "cqrs_line_json", "writer") ||
         ensure_account(m, &cfg->read_dsn, reader_grants, NULL, "reader"))
         goto out;
-    sbuf_adds(&b, "SELECT RELEASE_LOCK('cqrsd_migrate')");
-    exec_buf(m, &b);
     printf("migrate: database '%s' is up to date (%d change%s)\n", m->database, m->changes,
            m->changes == 1 ? "" : "s");
     rc = 0;
 out:
+    if (lock == 0) /* closing the connection would release it too */
+        db_admin_exec(m->a, MIGRATE_UNLOCK, sizeof(MIGRATE_UNLOCK) - 1, NULL, NULL, m->err,
+                      sizeof(m->err));
     sbuf_release(&b);
     db_admin_close(m->a);
     free(m);
-    return rc ? 1 : 0;
+    return lock > 0 ? 2 : rc ? 1 : 0;
 }

@@ -2,18 +2,18 @@
 #include "auth.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "idem.h"
+#include "digest.h"
 
 #define MAX_TOKEN 512
-#define MAX_GENERATIONS 64
 
 struct token {
     size_t len;
@@ -22,38 +22,54 @@ struct token {
 };
 
 /*
- * Readers take the current token with one atomic load. A reload installs a
- * new one; old ones stay allocated (a reader may still hold one) until exit.
+ * The one token, stored in place. A reload reads the file into a copy of
+ * its own, then overwrites the token under the write lock; readers (HTTP
+ * threads comparing an Authorization header, workers scoping keys) hold the
+ * read lock while they look at it. Nothing is allocated per reload, so
+ * nothing is freed under a reader and reloads are unbounded; a reader holds
+ * the lock for one compare of at most MAX_TOKEN bytes, so a reload waits
+ * microseconds, and readers never wait on the file.
  */
 static struct {
     char path[512];
-    _Atomic(struct token *) cur;
-    struct token *all[MAX_GENERATIONS];
-    int n;
-    pthread_mutex_t lock;
-} g_auth = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    bool enabled;
+    struct token tok;
+    pthread_rwlock_t lock;
+} g_auth = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
+/* Read the token file into t: one non-empty line, not readable by others. */
 static int read_token(const char *path, struct token *t, char *err, size_t errlen)
 {
     struct stat st;
-    FILE *f;
-    size_t n;
+    size_t n = 0;
+    ssize_t got = 1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (stat(path, &st) != 0) {
+    if (fd < 0) {
         snprintf(err, errlen, "command token file: %s", strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "command token file: %s", strerror(errno));
+        close(fd);
         return -1;
     }
     if (st.st_mode & (S_IROTH | S_IWOTH)) {
         snprintf(err, errlen, "command token file is readable by others (chmod 600 it)");
+        close(fd);
         return -1;
     }
-    f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "command token file: %s", strerror(errno));
-        return -1;
+    while (n < sizeof(t->value) - 1 && got != 0) {
+        got = read(fd, t->value + n, sizeof(t->value) - 1 - n);
+        if (got < 0 && errno != EINTR) {
+            snprintf(err, errlen, "command token file: %s", strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (got > 0)
+            n += (size_t)got;
     }
-    n = fread(t->value, 1, sizeof(t->value) - 1, f);
-    fclose(f);
+    close(fd);
     t->value[n] = '\0';
     while (n && (t->value[n - 1] == '\n' || t->value[n - 1] == '\r' || t->value[n - 1] == ' '))
         t->value[--n] = '\0';
@@ -65,32 +81,31 @@ static int read_token(const char *path, struct token *t, char *err, size_t errle
     {
         char hex[65];
         sha256_hex(t->value, n, hex);
+        if (!hex[0]) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         memcpy(t->scope, hex, 16);
         t->scope[16] = '\0';
     }
     return 0;
 }
 
+/* Read the file and, when it is good, make it the token. */
 static int install(char *err, size_t errlen)
 {
-    struct token *t = calloc(1, sizeof(*t));
-    int rc = -1;
+    struct token t;
+    int rc;
 
-    if (!t) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+    memset(&t, 0, sizeof(t));
+    rc = read_token(g_auth.path, &t, err, errlen);
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&g_auth.lock);
+        g_auth.tok = t;
+        g_auth.enabled = true;
+        pthread_rwlock_unlock(&g_auth.lock);
     }
-    pthread_mutex_lock(&g_auth.lock);
-    if (g_auth.n == MAX_GENERATIONS) {
-        snprintf(err, errlen, "too many token reloads; restart the daemon");
-    } else if (read_token(g_auth.path, t, err, errlen) == 0) {
-        g_auth.all[g_auth.n++] = t;
-        atomic_store(&g_auth.cur, t);
-        t = NULL;
-        rc = 0;
-    }
-    pthread_mutex_unlock(&g_auth.lock);
-    free(t);
+    explicit_bzero(&t, sizeof(t));
     return rc;
 }
 
@@ -111,20 +126,30 @@ int auth_reload(char *err, size_t errlen)
 
 bool auth_enabled(void)
 {
-    return atomic_load(&g_auth.cur) != NULL;
+    bool on;
+
+    pthread_rwlock_rdlock(&g_auth.lock);
+    on = g_auth.enabled;
+    pthread_rwlock_unlock(&g_auth.lock);
+    return on;
 }
 
 bool auth_check(const char *authorization)
 {
-    const struct token *t = atomic_load(&g_auth.cur);
     static const char bearer[] = "Bearer ";
+    const struct token *t = &g_auth.tok;
     unsigned char diff = 0;
+    bool ok;
     size_t n;
 
-    if (!t)
-        return true;
+    pthread_rwlock_rdlock(&g_auth.lock);
+    if (!g_auth.enabled) {
+        ok = true;
+        goto out;
+    }
+    ok = false;
     if (!authorization || strncasecmp(authorization, bearer, sizeof(bearer) - 1) != 0)
-        return false;
+        goto out;
     authorization += sizeof(bearer) - 1;
     while (*authorization == ' ')
         authorization++;
@@ -132,19 +157,30 @@ bool auth_check(const char *authorization)
     /* the work depends on the token's length only, never on where they differ */
     for (size_t i = 0; i < t->len; i++)
         diff |= (unsigned char)(t->value[i] ^ (i < n ? authorization[i] : 0));
-    return diff == 0 && n == t->len;
+    ok = diff == 0 && n == t->len;
+out:
+    pthread_rwlock_unlock(&g_auth.lock);
+    return ok;
 }
 
+/* A copy in the calling thread's own buffer: a reload cannot change it under the caller. */
 const char *auth_scope(void)
 {
-    const struct token *t = atomic_load(&g_auth.cur);
-    return t ? t->scope : "";
+    static _Thread_local char scope[17];
+
+    pthread_rwlock_rdlock(&g_auth.lock);
+    if (g_auth.enabled)
+        memcpy(scope, g_auth.tok.scope, sizeof(scope));
+    else
+        scope[0] = '\0';
+    pthread_rwlock_unlock(&g_auth.lock);
+    return scope;
 }
 
 void auth_release(void)
 {
-    atomic_store(&g_auth.cur, NULL);
-    for (int i = 0; i < g_auth.n; i++)
-        free(g_auth.all[i]);
-    g_auth.n = 0;
+    pthread_rwlock_wrlock(&g_auth.lock);
+    g_auth.enabled = false;
+    explicit_bzero(&g_auth.tok, sizeof(g_auth.tok));
+    pthread_rwlock_unlock(&g_auth.lock);
 }

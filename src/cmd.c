@@ -1,6 +1,7 @@
 /* cmd.c - POST /commands: envelope -> validate -> transaction (retried) -> events -> ack */
 #include "cmd.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,25 +131,27 @@ int cmd_ack(struct cmd_ctx *cx, struct reply *r, int status, const char *aggrega
     return DB_OK;
 }
 
-static void make_uuid(char out[37])
+/* A version 4 UUID from the kernel's randomness; -1 when it cannot be had. */
+static int make_uuid(char out[37])
 {
     unsigned char b[16];
     size_t got = 0;
 
     while (got < sizeof(b)) {
         ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
-            break;
+            return -1; /* no kernel randomness: no id rather than a guessable one */
         got += (size_t)n;
     }
-    for (; got < sizeof(b); got++) /* getrandom cannot fail on Linux >= 3.17; be safe */
-        b[got] = (unsigned char)rand();
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, 37,
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
              b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
              b[15]);
+    return 0;
 }
 
 static void backoff(int attempt)
@@ -380,8 +383,8 @@ static int name_command(struct cmd_tx *t, struct idem *idem, const json_t *root,
     snprintf(r->command_type, sizeof(r->command_type), "%s", t->def->type);
     if (idem->key)
         snprintf(t->cx.command_id, sizeof(t->cx.command_id), "%s", idem->key);
-    else
-        make_uuid(t->cx.command_id);
+    else if (make_uuid(t->cx.command_id))
+        return problem(r, P_INTERNAL, "no command id could be made; retry"), -1;
     snprintf(r->command_id, sizeof(r->command_id), "%s", t->cx.command_id);
     if (idem->key) {
         if (idem_digest(idem, root))

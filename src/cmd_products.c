@@ -60,7 +60,7 @@ static int product_lock(struct cmd_ctx *cx, int64_t id, bool has_expected, int64
     return DB_OK;
 }
 
-/* Find or create the category `<name, n>`; its id into *id and its stored name into out. */
+/* Find or create the category `<name, n>`; its id into *id (category_name reads its name). */
 static int category_id(struct cmd_ctx *cx, const char *name, size_t n, int64_t *id)
 {
     int rc = db_run(cx->db, Q_CATEGORY_UPSERT,

@@ -78,8 +78,10 @@ struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake
 
 /*
  * Called from libmicrohttpd's thread when the connection ends. It only marks
- * the client: the poller, which owns the list, unlinks and frees it, so this
- * thread never waits on the list lock while libmicrohttpd holds its own.
+ * the client: the poller, which owns the list, unlinks and frees it. This
+ * thread never waits on the list lock while libmicrohttpd holds its own: it
+ * wakes the poller only when that lock is free at once; when it is not, the
+ * poller is running and frees the client at its next tick (POLL_MS at most).
  */
 void stream_close(struct stream_client *c)
 {
@@ -88,7 +90,11 @@ void stream_close(struct stream_client *c)
     pthread_mutex_lock(&c->lock);
     c->gone = true;
     pthread_mutex_unlock(&c->lock);
-    stream_notify();
+    if (pthread_mutex_trylock(&g.lock) == 0) {
+        g.kicked = true;
+        pthread_cond_signal(&g.kick);
+        pthread_mutex_unlock(&g.lock);
+    }
 }
 
 static void client_free(struct stream_client *c)

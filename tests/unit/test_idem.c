@@ -1,8 +1,10 @@
-/* test_idem.c - the pure parts of idem.c: Idempotency-Key syntax and SHA-256 */
+/* test_idem.c - the pure parts of idem.c: Idempotency-Key syntax, SHA-256, a body cut short */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "idem.h"
 #include "suites.h"
 #include "testutil.h"
@@ -114,6 +116,25 @@ START_TEST(sha256_lower_case_hex)
 }
 END_TEST
 
+/*=== idem_record ===*/
+
+/* An answer whose body ran out of memory is never stored: the database is not even asked. */
+START_TEST(record_refuses_a_truncated_body)
+{
+    struct idem id;
+    struct reply r;
+
+    memset(&id, 0, sizeof(id));
+    snprintf(id.stored, sizeof(id.stored), "k-1");
+    reply_init(&r);
+    r.status = 201;
+    sbuf_adds(&r.body, "{\"command_id\":");
+    r.body.oom = true; /* an append failed: the rest is missing */
+    ck_assert_int_eq(idem_record(&id, NULL, &r), DB_ERR);
+    reply_release(&r);
+}
+END_TEST
+
 Suite *idem_suite(void)
 {
     Suite *s = suite_create("idem");
@@ -131,6 +152,10 @@ Suite *idem_suite(void)
     tcase_add_test(tc, sha256_padding_boundaries);
     tcase_add_test(tc, sha256_binary_input);
     tcase_add_test(tc, sha256_lower_case_hex);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("record");
+    tcase_add_test(tc, record_refuses_a_truncated_body);
     suite_add_tcase(s, tc);
     return s;
 }
