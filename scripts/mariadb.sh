@@ -25,7 +25,10 @@ start)
             { cat "$dir/install.log" >&2; exit 1; }
     fi
     # extra server options (e.g. tuning for the benchmark) come from MARIADB_OPTS
+    # its own tmpdir: internal temporary tables must not share /tmp with whatever cleans it
+    mkdir -p "$dir/tmp"
     mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/s.sock" \
+        --tmpdir="$dir/tmp" \
         --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
         --log-error="$dir/error.log" --skip-log-bin --max-connections=1000 \
