@@ -37,14 +37,11 @@ int idem_record(struct idem *id, struct db *db, const struct reply *r);
 void idem_release(struct idem *id);
 
 /*
- * The purger: a thread that removes keys older than IDEM_KEEP_HOURS in
- * batches of 500 (one short statement each, so commands never wait long on
- * it), every IDEM_PURGE_EVERY_S seconds.
+ * Remove keys older than IDEM_KEEP_HOURS, in batches of 500 (one short
+ * statement each, so commands never wait long on it). Run by housekeeping.c.
  */
 #define IDEM_KEEP_HOURS 25
-#define IDEM_PURGE_EVERY_S 60
-int idem_purger_start(void);
-void idem_purger_stop(void);
+void idem_purge(struct db *db);
 
 /* True when s is 1-128 visible ASCII characters. */
 bool idem_key_ok(const char *s);

@@ -1,7 +1,6 @@
 /* idem.c - idempotency keys: the key row is claimed first in the command's transaction */
 #include "idem.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 #include <stdio.h>
@@ -12,7 +11,6 @@
 #include "digest.h"
 #include "log.h"
 #include "problem.h"
-#include "queue.h"
 
 /*=== Keys ===*/
 
@@ -119,16 +117,9 @@ void idem_release(struct idem *id)
     (void)id;
 }
 
-/*=== Purger ===*/
+/*=== Purge ===*/
 
-static struct {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool running, stop;
-} g_purger = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
-
-static void purge_once(struct db *db)
+void idem_purge(struct db *db)
 {
     struct timespec ts;
     struct tm tm;
@@ -143,49 +134,4 @@ static void purge_once(struct db *db)
     if (total)
         log_msg(LOG_LVL_INFO, "idempotency: removed %llu keys older than %d hours",
                 (unsigned long long)total, IDEM_KEEP_HOURS);
-}
-
-static void *purger_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&g_purger.lock);
-    while (!g_purger.stop) {
-        struct timespec until;
-        pthread_mutex_unlock(&g_purger.lock);
-        struct db *db = db_thread();
-        if (db) {
-            purge_once(db); /* autocommit: each batch is its own short transaction */
-            queue_purge(db);
-        }
-        pthread_mutex_lock(&g_purger.lock);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += IDEM_PURGE_EVERY_S;
-        while (!g_purger.stop &&
-               pthread_cond_timedwait(&g_purger.wake, &g_purger.lock, &until) == 0)
-            ;
-    }
-    pthread_mutex_unlock(&g_purger.lock);
-    db_thread_release();
-    return NULL;
-}
-
-int idem_purger_start(void)
-{
-    g_purger.stop = false;
-    if (pthread_create(&g_purger.thread, NULL, purger_main, NULL))
-        return -1;
-    g_purger.running = true;
-    return 0;
-}
-
-void idem_purger_stop(void)
-{
-    if (!g_purger.running)
-        return;
-    pthread_mutex_lock(&g_purger.lock);
-    g_purger.stop = true;
-    pthread_cond_signal(&g_purger.wake);
-    pthread_mutex_unlock(&g_purger.lock);
-    pthread_join(g_purger.thread, NULL);
-    g_purger.running = false;
 }

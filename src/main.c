@@ -14,6 +14,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "db.h"
+#include "housekeeping.h"
 #include "http.h"
 #include "idem.h"
 #include "log.h"
@@ -132,8 +133,8 @@ static int serve(const struct config *cfg)
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the command queue workers");
     if (views_audit_start(cfg))
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the read model sample check");
-    if (idem_purger_start())
-        log_msg(LOG_LVL_WARN, "cqrsd: cannot start the idempotency key purger");
+    if (housekeeping_start())
+        log_msg(LOG_LVL_WARN, "cqrsd: cannot start the housekeeping thread (purges)");
     for (;;) {
         struct timespec every = {TRIM_S, 0};
         sig = sigtimedwait(&set, NULL, &every);
@@ -156,7 +157,7 @@ static int serve(const struct config *cfg)
     queue_stop();
     stream_stop();
     views_audit_stop();
-    idem_purger_stop();
+    housekeeping_stop();
     db_thread_release();
     db_global_end();
     auth_release();

@@ -2,7 +2,6 @@
 #include "views.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "periodic.h"
 #include "sbuf.h"
 #include "sqlscript.h"
 
@@ -665,13 +665,12 @@ out:
 #define AUDIT_EVERY_S 30
 #define AUDIT_EVENTS 500 /* the aggregates the last this many events touched */
 
+/* The check's thread, and the sessions it keeps between rounds (its own). */
 static struct {
     const struct config *cfg;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t kick;
-    bool running, stop;
-} g_audit = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
+    struct periodic thread;
+    struct session rd, wr;
+} g_audit;
 
 struct idlists {
     struct sbuf product, order, customer;
@@ -758,69 +757,52 @@ out:
     return rc;
 }
 
-static void *audit_main(void *arg)
+/* One round: (re)open the sessions if needed, compare, publish, warn. */
+static void audit_round(void *ctx)
 {
-    struct session rd = {0}, wr = {0};
+    struct session *rd = &g_audit.rd, *wr = &g_audit.wr;
 
-    (void)arg;
-    pthread_mutex_lock(&g_audit.lock);
-    while (!g_audit.stop) {
-        struct timespec until;
-        pthread_mutex_unlock(&g_audit.lock);
-        if (!rd.a)
-            rd.a = db_admin_open(&g_audit.cfg->read_dsn, g_audit.cfg->read_dsn.database, rd.err,
-                                 sizeof(rd.err));
-        if (!wr.a && (wr.a = db_admin_open(&g_audit.cfg->write_dsn,
-                                           g_audit.cfg->write_dsn.database, wr.err,
-                                           sizeof(wr.err))) &&
-            db_admin_exec(wr.a, LIT("SET SESSION group_concat_max_len = 16777216"), NULL, NULL,
-                          wr.err, sizeof(wr.err))) {
-            db_admin_close(wr.a); /* a truncated GROUP_CONCAT would be false drift */
-            wr.a = NULL;
-        }
-        if (rd.a && wr.a) {
-            long d = audit_once(&rd, &wr);
-            if (d < 0) { /* start over with fresh connections next time */
-                db_admin_close(rd.a);
-                db_admin_close(wr.a);
-                rd.a = wr.a = NULL;
-            } else if (d > 0) {
-                log_msg(LOG_LVL_WARN, "read model: %ld recently changed rows differ from the "
-                                      "write model (run cqrsd verify-views)", d);
-            }
-        }
-        pthread_mutex_lock(&g_audit.lock);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += AUDIT_EVERY_S;
-        while (!g_audit.stop &&
-               pthread_cond_timedwait(&g_audit.kick, &g_audit.lock, &until) == 0)
-            ;
+    (void)ctx;
+    if (!rd->a)
+        rd->a = db_admin_open(&g_audit.cfg->read_dsn, g_audit.cfg->read_dsn.database, rd->err,
+                              sizeof(rd->err));
+    if (!wr->a &&
+        (wr->a = db_admin_open(&g_audit.cfg->write_dsn, g_audit.cfg->write_dsn.database, wr->err,
+                               sizeof(wr->err))) &&
+        db_admin_exec(wr->a, LIT("SET SESSION group_concat_max_len = 16777216"), NULL, NULL,
+                      wr->err, sizeof(wr->err))) {
+        db_admin_close(wr->a); /* a truncated GROUP_CONCAT would be false drift */
+        wr->a = NULL;
     }
-    pthread_mutex_unlock(&g_audit.lock);
-    db_admin_close(rd.a);
-    db_admin_close(wr.a);
+    if (rd->a && wr->a) {
+        long d = audit_once(rd, wr);
+        if (d < 0) { /* start over with fresh connections next time */
+            db_admin_close(rd->a);
+            db_admin_close(wr->a);
+            rd->a = wr->a = NULL;
+        } else if (d > 0) {
+            log_msg(LOG_LVL_WARN, "read model: %ld recently changed rows differ from the "
+                                  "write model (run cqrsd verify-views)", d);
+        }
+    }
+}
+
+static void audit_done(void *ctx)
+{
+    (void)ctx;
+    db_admin_close(g_audit.rd.a);
+    db_admin_close(g_audit.wr.a);
+    g_audit.rd.a = g_audit.wr.a = NULL;
     db_thread_release();
-    return NULL;
 }
 
 int views_audit_start(const struct config *cfg)
 {
     g_audit.cfg = cfg;
-    g_audit.stop = false;
-    if (pthread_create(&g_audit.thread, NULL, audit_main, NULL))
-        return -1;
-    g_audit.running = true;
-    return 0;
+    return periodic_start(&g_audit.thread, audit_round, audit_done, NULL, AUDIT_EVERY_S);
 }
 
 void views_audit_stop(void)
 {
-    if (!g_audit.running)
-        return;
-    pthread_mutex_lock(&g_audit.lock);
-    g_audit.stop = true;
-    pthread_cond_signal(&g_audit.kick);
-    pthread_mutex_unlock(&g_audit.lock);
-    pthread_join(g_audit.thread, NULL);
-    g_audit.running = false;
+    periodic_stop(&g_audit.thread);
 }
