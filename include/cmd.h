@@ -76,6 +76,11 @@ struct cmd_tx;
 
 /* What differs between the ways a command runs; every hook is optional. */
 struct cmd_tx_hooks {
+    /*
+     * after the key was claimed fresh: does it still name an earlier command?
+     * IDEM_REPLAYED with the answer in r, 0 when not, or a db rc
+     */
+    int (*key_bound)(struct db *db, const struct idem *id, struct reply *r);
     /* first in the transaction: 0 go on, else a db rc (DB_NOTFOUND: nothing to run) */
     int (*claim)(struct cmd_tx *t, struct reply *r);
     /* what runs instead of the command's handler (an async acceptance: the enqueue) */

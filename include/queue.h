@@ -5,7 +5,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
-#include "route.h"
+#include "request.h"
 
 /* Start `workers` threads (0: this daemon runs none); stop them. */
 int queue_start(unsigned workers, unsigned max_attempts);

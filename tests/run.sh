@@ -2,6 +2,7 @@
 # tests/run.sh - the whole test suite, as `make test` runs it:
 #   1. the Check unit tests (build/unit_tests),
 #   2. every statement of sql/ parsed with a MySQL 8 grammar (tests/sqlcheck),
+#      and the includes of src/ and include/ against the module table (tests/layers.py),
 #   3. a throwaway private MariaDB on a free loopback port, `cqrsd migrate`,
 #      the sanitizer build of the daemon, and every tests/integration/NN_*.sh.
 # Any AddressSanitizer/UndefinedBehaviorSanitizer report is a failure. Ends
@@ -56,6 +57,10 @@ if [ "$only_integration" = no ]; then
         echo "FAIL sqlcheck"
     fi
     cat "$T/sqlcheck.out"
+    echo "== layers: includes against README.md's module table"
+    python3 tests/layers.py >"$T/layers.out" 2>&1
+    cat "$T/layers.out"
+    add_counts "$T/layers.out" layers
 fi
 
 free_port() {
