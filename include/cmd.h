@@ -116,7 +116,5 @@ int cmd_tx_load(struct cmd_tx *t, const json_t *envelope);
 int cmd_tx_run(struct cmd_tx *t, struct reply *r);
 void cmd_tx_release(struct cmd_tx *t);
 
-/* The time as stored ("YYYY-MM-DD HH:MM:SS.mmm", UTC). */
-void cmd_now(char out[24]);
 
 #endif

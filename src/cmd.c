@@ -11,6 +11,7 @@
 
 #include "events.h"
 #include "stop.h"
+#include "timefmt.h"
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
@@ -59,17 +60,6 @@ void cmd_count(const char *type, const struct reply *r)
 }
 
 /*=== Helpers for handlers ===*/
-
-void cmd_now(char out[24])
-{
-    struct timespec ts;
-    struct tm tm;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
-    snprintf(out + 19, 5, ".%03u", (unsigned)(ts.tv_nsec / 1000000) % 1000u);
-}
 
 int cmd_event(struct cmd_ctx *cx, const char *type, const char *aggregate_type,
               int64_t aggregate_id, int64_t aggregate_version, json_t *data)
@@ -276,7 +266,7 @@ static int tx_attempt(struct cmd_tx *t, struct reply *r, bool *at_commit)
     r->status = 0;
     r->location[0] = '\0';
     *at_commit = false;
-    cmd_now(t->cx.now);
+    timefmt_db(0, t->cx.now);
     if ((rc = db_begin(t->cx.db)) || (t->idem && (rc = claim_key(t, r))) ||
         (h->claim && (rc = h->claim(t, r))))
         goto out;

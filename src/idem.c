@@ -11,6 +11,7 @@
 #include "digest.h"
 #include "log.h"
 #include "problem.h"
+#include "timefmt.h"
 
 /*=== Keys ===*/
 
@@ -121,15 +122,10 @@ void idem_release(struct idem *id)
 
 void idem_purge(struct db *db)
 {
-    struct timespec ts;
-    struct tm tm;
-    char cutoff[24];
+    char cutoff[TIMEFMT_DB_LEN];
     uint64_t total;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec -= IDEM_KEEP_HOURS * 3600;
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(cutoff, sizeof(cutoff), "%Y-%m-%d %H:%M:%S", &tm);
+    timefmt_db(-IDEM_KEEP_HOURS * 3600LL * 1000, cutoff);
     total = db_delete_drain(db, Q_IDEM_PURGE, DB_ARGS(DB_STR(cutoff, strlen(cutoff))), 500);
     if (total)
         log_msg(LOG_LVL_INFO, "idempotency: removed %llu keys older than %d hours",

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sbuf.h"
+#include "timefmt.h"
 
 static enum log_format g_fmt = LOG_TEXT; /* set before threads */
 
@@ -17,17 +18,6 @@ static const char *level_name[] = {"info", "warn", "error"};
 void log_init(enum log_format fmt)
 {
     g_fmt = fmt;
-}
-
-static void stamp(char *out, size_t cap)
-{
-    struct timeval tv;
-    struct tm tm;
-
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + 19, cap - 19, ".%03uZ", (unsigned)(tv.tv_usec / 1000) % 1000u);
 }
 
 static void emit(struct sbuf *b)
@@ -50,7 +40,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     utf8_clean(msg);
-    stamp(ts, sizeof(ts));
+    timefmt_iso(ts);
     if (g_fmt == LOG_JSON) {
         sbuf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_name[lvl]);
         sbuf_add_json_str(&b, msg, strlen(msg));
@@ -78,7 +68,7 @@ void log_request(const struct log_request *r)
     struct sbuf b = SBUF_INIT;
     bool has_cmd = r->command_type && r->command_type[0];
 
-    stamp(ts, sizeof(ts));
+    timefmt_iso(ts);
     if (g_fmt == LOG_JSON) {
         sbuf_printf(&b, "{\"time\":\"%s\",\"level\":\"info\",\"request_id\":", ts);
         sbuf_add_json_str(&b, r->request_id, strlen(r->request_id));

@@ -18,6 +18,7 @@
 #include "problem.h"
 #include "query.h"
 #include "stream.h"
+#include "timefmt.h"
 
 #define LEASE_S 10       /* a worker that died is replaced after this */
 #define POLL_MS 500      /* how often idle workers look for other daemons' commands */
@@ -34,27 +35,6 @@ static struct {
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
 
 /*=== Helpers ===*/
-
-/* The time `ms` milliseconds from now as stored ("YYYY-MM-DD HH:MM:SS.mmm", UTC). */
-static void time_in(long ms, char out[24])
-{
-    struct timespec ts;
-    struct tm tm;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    } else if (ts.tv_nsec < 0) { /* ms < 0: a time in the past */
-        ts.tv_sec--;
-        ts.tv_nsec += 1000000000L;
-    }
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
-    snprintf(out + 19, 5, ".%03u", (unsigned)(ts.tv_nsec / 1000000) % 1000u);
-}
 
 void queue_key_of(const char *command_id, char *out, size_t cap)
 {
@@ -208,8 +188,8 @@ static int claim(struct worker *w, struct claimed *c)
     size_t n;
     int rc;
 
-    time_in(0, now);
-    time_in(LEASE_S * 1000L, until);
+    timefmt_db(0, now);
+    timefmt_db(LEASE_S * 1000L, until);
     if ((rc = db_begin(w->db)))
         return rc;
     for (int k = 0; k < 2; k++) { /* ready ones first, then expired leases */
@@ -261,8 +241,8 @@ static void give_back(const struct claimed *c, const char *why)
     reply_init(&r);
     problem(&r, P_DATABASE_UNAVAILABLE, "%s (attempt %d of %u)", why, c->attempts,
             g.max_attempts);
-    time_in(0, now);
-    time_in(backoff, next);
+    timefmt_db(0, now);
+    timefmt_db(backoff, next);
     if (db_run(db, Q_QUEUE_RETRY,
                DB_ARGS(DB_STR(status, strlen(status)), DB_STR(r.body.buf, r.body.len),
                        DB_STR(next, strlen(next)), dead ? DB_STR(now, strlen(now)) : DB_NULL,
@@ -325,7 +305,7 @@ static int record_outcome(struct cmd_tx *t, struct reply *r)
     bool ok = r->status < 400;
     int rc;
 
-    time_in(0, done_at); /* finished now, after the command ran */
+    timefmt_db(0, done_at); /* finished now, after the command ran */
     if (!ok && (rc = db_rollback_savepoint(t->cx.db)))
         return rc;
     return db_run(t->cx.db, Q_QUEUE_FINISH,
@@ -556,7 +536,7 @@ void queue_purge(struct db *db)
     char cutoff[24];
     uint64_t total;
 
-    time_in(-(long)QUEUE_KEEP_DAYS * 24 * 3600 * 1000, cutoff);
+    timefmt_db(-(long)QUEUE_KEEP_DAYS * 24 * 3600 * 1000, cutoff);
     total = db_delete_drain(db, Q_QUEUE_PURGE, DB_ARGS(DB_STR(cutoff, strlen(cutoff))), 500);
     if (total)
         log_msg(LOG_LVL_INFO, "queue: removed %llu commands that succeeded over %d days ago",
