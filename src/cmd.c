@@ -107,10 +107,13 @@ int cmd_ack(struct cmd_ctx *cx, struct reply *r, int status, const char *aggrega
     sbuf_reset(&r->body);
     sbuf_adds(&r->body, "{\"command_id\":");
     sbuf_add_json_str(&r->body, cx->command_id, strlen(cx->command_id));
+    sbuf_adds(&r->body, ",\"type\":");
+    sbuf_add_json_str(&r->body, cx->type, strlen(cx->type));
+    sbuf_adds(&r->body, ",\"status\":\"succeeded\",\"aggregate_type\":");
+    sbuf_add_json_str(&r->body, aggregate_type, strlen(aggregate_type));
     sbuf_printf(&r->body,
-                ",\"type\":\"%s\",\"status\":\"succeeded\",\"aggregate_type\":\"%s\","
-                "\"aggregate_id\":%" PRId64 ",\"version\":%" PRId64 ",\"position\":%" PRId64 "}",
-                cx->type, aggregate_type, aggregate_id, version, cx->position);
+                ",\"aggregate_id\":%" PRId64 ",\"version\":%" PRId64 ",\"position\":%" PRId64 "}",
+                aggregate_id, version, cx->position);
     if (status == 201)
         snprintf(r->location, sizeof(r->location), "/queries/%s/%" PRId64,
                  collection_of(aggregate_type), aggregate_id);

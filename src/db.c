@@ -494,7 +494,7 @@ int db_one_i64(struct db *db, enum q q, int64_t *out, const struct db_param *p, 
         return rc;
     if (rc == 0)
         return DB_NOTFOUND;
-    *out = db_i64(db, q, 0);
+    *out = db_i64(db, q, COL_FIRST);
     db_end(db, q);
     return DB_OK;
 }

@@ -84,16 +84,16 @@ int idem_claim(struct idem *id, struct db *db, const char *now, struct reply *r)
     rc = db_next(db, Q_IDEM_GET);
     if (rc <= 0)
         return rc < 0 ? rc : DB_RETRY; /* gone again meanwhile: run it once more */
-    digest = db_str(db, Q_IDEM_GET, 0, &dlen);
+    digest = db_str(db, Q_IDEM_GET, IG_DIGEST, &dlen);
     if (dlen != 64 || memcmp(digest, id->digest, 64) != 0) {
         db_end(db, Q_IDEM_GET);
         problem(r, P_IDEMPOTENCY_KEY_REUSED,
                 "this Idempotency-Key was used with a different command");
         return IDEM_REPLAYED;
     }
-    loc = db_str(db, Q_IDEM_GET, 2, &llen);
-    body = db_str(db, Q_IDEM_GET, 3, &blen);
-    reply_json(r, (int)db_i64(db, Q_IDEM_GET, 1), body, blen);
+    loc = db_str(db, Q_IDEM_GET, IG_LOCATION, &llen);
+    body = db_str(db, Q_IDEM_GET, IG_BODY, &blen);
+    reply_json(r, (int)db_i64(db, Q_IDEM_GET, IG_STATUS), body, blen);
     if (llen < sizeof(r->location)) {
         memcpy(r->location, loc, llen);
         r->location[llen] = '\0';

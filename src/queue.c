@@ -136,11 +136,11 @@ int queue_key_replay(struct db *db, const struct idem *id, struct reply *r)
     if ((rc = db_run(db, Q_QUEUE_BOUND, DB_ARGS(DB_STR(key, strlen(key))))) ||
         (rc = db_next(db, Q_QUEUE_BOUND)) <= 0)
         return rc; /* 0: the key names no queued command */
-    s = db_str(db, Q_QUEUE_BOUND, 0, &n);
+    s = db_str(db, Q_QUEUE_BOUND, QB_COMMAND_ID, &n);
     snprintf(command_id, sizeof(command_id), "%.*s", (int)n, s);
-    s = db_str(db, Q_QUEUE_BOUND, 1, &n);
+    s = db_str(db, Q_QUEUE_BOUND, QB_TYPE, &n);
     snprintf(type, sizeof(type), "%.*s", (int)n, s);
-    s = db_str(db, Q_QUEUE_BOUND, 2, &n);
+    s = db_str(db, Q_QUEUE_BOUND, QB_ENVELOPE, &n);
     env = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
     db_end(db, Q_QUEUE_BOUND);
     same = env ? idem_same_envelope(id, env) : -1;
@@ -200,9 +200,9 @@ static int claim(struct worker *w, struct claimed *c)
             return rc;
         }
         if (rc == 1) {
-            c->seq = db_i64(w->db, q, 0);
-            c->attempts = (int)db_i64(w->db, q, 1) + 1; /* the run it is claimed for counts */
-            s = db_str(w->db, q, 2, &n);
+            c->seq = db_i64(w->db, q, QC_SEQ);
+            c->attempts = (int)db_i64(w->db, q, QC_ATTEMPTS) + 1; /* the run it is claimed for counts */
+            s = db_str(w->db, q, QC_TYPE, &n);
             snprintf(c->type, sizeof(c->type), "%.*s", (int)n, s);
             db_end(w->db, q);
             break;
@@ -275,16 +275,16 @@ static int load_claimed(struct cmd_tx *t, struct reply *r)
         return rc;
     if (rc == 0)
         return DB_NOTFOUND;
-    s = db_str(db, Q_QUEUE_LOAD, 0, &n);
+    s = db_str(db, Q_QUEUE_LOAD, QL_STATUS, &n);
     ours = n == 7 && memcmp(s, "running", 7) == 0;
-    s = db_str(db, Q_QUEUE_LOAD, 1, &n);
+    s = db_str(db, Q_QUEUE_LOAD, QL_LEASE_OWNER, &n);
     if (!ours || n != 32 || memcmp(s, c->w->owner, 32) != 0) {
         db_end(db, Q_QUEUE_LOAD);
         return DB_NOTFOUND;
     }
-    s = db_str(db, Q_QUEUE_LOAD, 2, &n);
+    s = db_str(db, Q_QUEUE_LOAD, QL_COMMAND_ID, &n);
     snprintf(t->cx.command_id, sizeof(t->cx.command_id), "%.*s", (int)n, s);
-    s = db_str(db, Q_QUEUE_LOAD, 3, &n);
+    s = db_str(db, Q_QUEUE_LOAD, QL_ENVELOPE, &n);
     json_decref(c->env);
     c->env = json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL);
     db_end(db, Q_QUEUE_LOAD);
@@ -423,31 +423,31 @@ static void status_json(struct sbuf *b, struct db *db, enum q q)
     const char *s;
 
     sbuf_adds(b, "{\"command_id\":");
-    s = db_str(db, q, 0, &n);
+    s = db_str(db, q, QS_COMMAND_ID, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_adds(b, ",\"type\":");
-    s = db_str(db, q, 1, &n);
+    s = db_str(db, q, QS_TYPE, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_adds(b, ",\"status\":");
-    s = db_str(db, q, 2, &n);
+    s = db_str(db, q, QS_STATUS, &n);
     sbuf_add_json_str(b, s, n);
-    if (!db_null(db, q, 3)) {
+    if (!db_null(db, q, QS_RESULT)) {
         sbuf_adds(b, ",\"result\":");
-        s = db_str(db, q, 3, &n);
+        s = db_str(db, q, QS_RESULT, &n);
         sbuf_add(b, s, n);
-    } else if (!db_null(db, q, 4) && (s = db_str(db, q, 2, &n)) && status_is(s, n, "failed")) {
+    } else if (!db_null(db, q, QS_ERROR) && (s = db_str(db, q, QS_STATUS, &n)) && status_is(s, n, "failed")) {
         sbuf_adds(b, ",\"error\":");
-        s = db_str(db, q, 4, &n);
+        s = db_str(db, q, QS_ERROR, &n);
         sbuf_add(b, s, n);
     }
-    sbuf_printf(b, ",\"attempts\":%" PRId64 ",\"created_at\":", db_i64(db, q, 5));
-    s = db_str(db, q, 6, &n);
+    sbuf_printf(b, ",\"attempts\":%" PRId64 ",\"created_at\":", db_i64(db, q, QS_ATTEMPTS));
+    s = db_str(db, q, QS_CREATED_AT, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_adds(b, ",\"finished_at\":");
-    if (db_null(db, q, 7)) {
+    if (db_null(db, q, QS_FINISHED_AT)) {
         sbuf_adds(b, "null");
     } else {
-        s = db_str(db, q, 7, &n);
+        s = db_str(db, q, QS_FINISHED_AT, &n);
         sbuf_add_json_str(b, s, n);
     }
     sbuf_addch(b, '}');
@@ -489,7 +489,7 @@ void handle_command_status(const struct request *rq, struct reply *r)
 
 static void cursor_by_seq(struct db *db, enum q q, char *out)
 {
-    cursor_encode('q', 0, db_i64(db, q, 8), out);
+    cursor_encode('q', 0, db_i64(db, q, QS_SEQ), out);
 }
 
 void handle_commands_list(const struct request *rq, struct reply *r)
@@ -559,12 +559,12 @@ void queue_metrics(struct sbuf *b)
     if (rc)
         return;
     while ((rc = db_next(db, Q_QUEUE_STATS)) == 1) {
-        const char *st = db_str(db, Q_QUEUE_STATS, 0, &n);
+        const char *st = db_str(db, Q_QUEUE_STATS, QT_STATUS, &n);
         int i = status_is(st, n, "queued") ? 0 : status_is(st, n, "running") ? 1
               : status_is(st, n, "failed") ? 2 : 3;
-        depth[i] += db_i64(db, Q_QUEUE_STATS, 1);
-        if (i < 2 && db_i64(db, Q_QUEUE_STATS, 2) / 1e6 > oldest)
-            oldest = (double)db_i64(db, Q_QUEUE_STATS, 2) / 1e6;
+        depth[i] += db_i64(db, Q_QUEUE_STATS, QT_COUNT);
+        if (i < 2 && db_i64(db, Q_QUEUE_STATS, QT_OLDEST_US) / 1e6 > oldest)
+            oldest = (double)db_i64(db, Q_QUEUE_STATS, QT_OLDEST_US) / 1e6;
     }
     sbuf_adds(b, "# HELP cqrsd_queue_depth Asynchronous commands waiting or running.\n"
                  "# TYPE cqrsd_queue_depth gauge\n");
