@@ -201,7 +201,8 @@ static int claim(struct worker *w, struct claimed *c)
         }
         if (rc == 1) {
             c->seq = db_i64(w->db, q, QC_SEQ);
-            c->attempts = (int)db_i64(w->db, q, QC_ATTEMPTS) + 1; /* the run it is claimed for counts */
+            /* the run it is claimed for counts */
+            c->attempts = (int)db_i64(w->db, q, QC_ATTEMPTS) + 1;
             s = db_str(w->db, q, QC_TYPE, &n);
             snprintf(c->type, sizeof(c->type), "%.*s", (int)n, s);
             db_end(w->db, q);
@@ -435,7 +436,8 @@ static void status_json(struct sbuf *b, struct db *db, enum q q)
         sbuf_adds(b, ",\"result\":");
         s = db_str(db, q, QS_RESULT, &n);
         sbuf_add(b, s, n);
-    } else if (!db_null(db, q, QS_ERROR) && (s = db_str(db, q, QS_STATUS, &n)) && status_is(s, n, "failed")) {
+    } else if (!db_null(db, q, QS_ERROR) && (s = db_str(db, q, QS_STATUS, &n)) &&
+               status_is(s, n, "failed")) {
         sbuf_adds(b, ",\"error\":");
         s = db_str(db, q, QS_ERROR, &n);
         sbuf_add(b, s, n);
