@@ -77,15 +77,124 @@ static void copy_str(struct db *db, enum q q, int col, char *out, size_t cap, si
     out[*n] = '\0';
 }
 
+/*
+ * Lock every product in ascending id order (concurrent orders cannot
+ * deadlock) and read its price, stock, sku and name into its line. DB_OK
+ * with 404 in r for an unknown or deleted product; lines end in id order.
+ */
+static int lock_products(struct cmd_ctx *cx, struct line *lines, size_t n, struct reply *r)
+{
+    int rc;
+
+    qsort(lines, n, sizeof(*lines), by_product);
+    for (size_t i = 0; i < n; i++) {
+        struct line *l = &lines[i];
+        if ((rc = db_run(cx->db, Q_PRODUCT_LOCK, DB_ARGS(DB_I64(l->product_id)))) ||
+            (rc = db_next(cx->db, Q_PRODUCT_LOCK)) < 0)
+            return rc;
+        if (rc == 0 || !db_i64(cx->db, Q_PRODUCT_LOCK, PL_LIVE)) {
+            json_t *extra = json_pack("{s:I}", "product_id", (json_int_t)l->product_id);
+            db_end(cx->db, Q_PRODUCT_LOCK);
+            problem_ext(r, P_NOT_FOUND, extra, "product %" PRId64 " not found", l->product_id);
+            return DB_OK;
+        }
+        l->price = db_i64(cx->db, Q_PRODUCT_LOCK, PL_PRICE);
+        l->stock = db_i64(cx->db, Q_PRODUCT_LOCK, PL_STOCK);
+        copy_str(cx->db, Q_PRODUCT_LOCK, PL_SKU, l->sku, sizeof(l->sku), &l->sku_n);
+        copy_str(cx->db, Q_PRODUCT_LOCK, PL_NAME, l->name, sizeof(l->name), &l->name_n);
+        db_end(cx->db, Q_PRODUCT_LOCK);
+    }
+    return DB_OK;
+}
+
+/*
+ * Every line against its product's stock: DB_OK, with 409
+ * insufficient-stock in r listing every short product (in line order) when
+ * one is short; DB_ERR out of memory. Lines end in line order.
+ */
+static int check_stock(struct line *lines, size_t n, struct reply *r)
+{
+    struct sbuf detail = SBUF_INIT;
+    json_t *short_list = NULL, *extra;
+
+    qsort(lines, n, sizeof(*lines), by_line_no);
+    for (size_t i = 0; i < n; i++) {
+        struct line *l = &lines[i];
+        if (l->quantity <= l->stock)
+            continue;
+        if (!short_list && !(short_list = json_array())) {
+            sbuf_release(&detail);
+            return DB_ERR;
+        }
+        json_array_append_new(short_list, json_pack("{s:I, s:I, s:I}", "product_id",
+                                                    (json_int_t)l->product_id, "requested",
+                                                    (json_int_t)l->quantity, "available",
+                                                    (json_int_t)l->stock));
+        sbuf_printf(&detail, "%sproduct %" PRId64 ": requested %" PRId64 ", available %" PRId64,
+                    detail.len ? "; " : "", l->product_id, l->quantity, l->stock);
+    }
+    if (short_list) {
+        extra = json_object();
+        json_object_set_new(extra, "products", short_list);
+        problem_ext(r, P_INSUFFICIENT_STOCK, extra, "%s", detail.buf);
+    }
+    sbuf_release(&detail);
+    return DB_OK;
+}
+
+/*
+ * The writes: decrement the stocks in id order, then insert the order and
+ * its lines (the triggers follow), and queue OrderPlaced. *order_id is set.
+ */
+static int write_order(struct cmd_ctx *cx, int64_t customer, struct line *lines, size_t n,
+                       int64_t *order_id)
+{
+    json_t *ev_items;
+    int64_t total = 0;
+    int rc;
+
+    qsort(lines, n, sizeof(*lines), by_product);
+    for (size_t i = 0; i < n; i++)
+        if ((rc = db_run(cx->db, Q_PRODUCT_STOCK_MOVE,
+                         DB_ARGS(DB_I64(-lines[i].quantity), DB_STR(cx->now, strlen(cx->now)),
+                                 DB_I64(lines[i].product_id)))))
+            return rc;
+    qsort(lines, n, sizeof(*lines), by_line_no);
+    if ((rc = db_run(cx->db, Q_ORDER_INSERT,
+                     DB_ARGS(DB_I64(customer), DB_STR(cx->now, strlen(cx->now)),
+                             DB_STR(cx->now, strlen(cx->now))))))
+        return rc;
+    *order_id = (int64_t)db_insert_id(cx->db, Q_ORDER_INSERT);
+    if (!(ev_items = json_array()))
+        return DB_ERR;
+    for (size_t i = 0; i < n; i++) {
+        struct line *l = &lines[i];
+        if ((rc = db_run(cx->db, Q_ORDER_LINE_INSERT,
+                         DB_ARGS(DB_I64(*order_id), DB_I64(l->line_no), DB_I64(l->product_id),
+                                 DB_I64(l->quantity), DB_I64(l->price), DB_STR(l->sku, l->sku_n),
+                                 DB_STR(l->name, l->name_n))))) {
+            json_decref(ev_items);
+            return rc;
+        }
+        total += l->quantity * l->price;
+        json_array_append_new(ev_items, json_pack("{s:I, s:I, s:I}", "product_id",
+                                                 (json_int_t)l->product_id, "quantity",
+                                                 (json_int_t)l->quantity, "unit_price_cents",
+                                                 (json_int_t)l->price));
+    }
+    return cmd_event(cx, "OrderPlaced", "order", *order_id, 1,
+                     json_pack("{s:I, s:o, s:I}", "customer_id", (json_int_t)customer, "items",
+                               ev_items, "total_cents", (json_int_t)total));
+}
+
+/* PlaceOrder: the customer, then lock_products, check_stock, write_order, ack. */
 static int place_order(struct cmd_ctx *cx, const struct jv_vals *v, struct reply *r)
 {
     const json_t *items = v->j[PO_ITEMS];
     size_t n = json_array_size(items);
     struct line *lines = calloc(n, sizeof(*lines));
-    json_t *short_list = NULL, *ev_items = NULL;
-    int64_t customer = v->i[PO_CUSTOMER], order_id, total = 0;
-    int rc = DB_OK;
-    struct sbuf detail = SBUF_INIT;
+    int64_t customer = v->i[PO_CUSTOMER], order_id = 0;
+    int rc;
 
     if (!lines)
         return DB_ERR;
@@ -105,90 +214,12 @@ static int place_order(struct cmd_ctx *cx, const struct jv_vals *v, struct reply
         goto out;
     }
     db_end(cx->db, Q_CUSTOMER_GET);
-    /* lock every product in ascending id order: concurrent orders cannot deadlock */
-    qsort(lines, n, sizeof(*lines), by_product);
-    for (size_t i = 0; i < n; i++) {
-        struct line *l = &lines[i];
-        if ((rc = db_run(cx->db, Q_PRODUCT_LOCK, DB_ARGS(DB_I64(l->product_id)))) ||
-            (rc = db_next(cx->db, Q_PRODUCT_LOCK)) < 0)
-            goto out;
-        if (rc == 0 || !db_i64(cx->db, Q_PRODUCT_LOCK, PL_LIVE)) {
-            json_t *extra = json_pack("{s:I}", "product_id", (json_int_t)l->product_id);
-            db_end(cx->db, Q_PRODUCT_LOCK);
-            problem_ext(r, P_NOT_FOUND, extra, "product %" PRId64 " not found", l->product_id);
-            rc = DB_OK;
-            goto out;
-        }
-        l->price = db_i64(cx->db, Q_PRODUCT_LOCK, PL_PRICE);
-        l->stock = db_i64(cx->db, Q_PRODUCT_LOCK, PL_STOCK);
-        copy_str(cx->db, Q_PRODUCT_LOCK, PL_SKU, l->sku, sizeof(l->sku), &l->sku_n);
-        copy_str(cx->db, Q_PRODUCT_LOCK, PL_NAME, l->name, sizeof(l->name), &l->name_n);
-        db_end(cx->db, Q_PRODUCT_LOCK);
-    }
-    qsort(lines, n, sizeof(*lines), by_line_no);
-    for (size_t i = 0; i < n; i++) {
-        struct line *l = &lines[i];
-        if (l->quantity <= l->stock)
-            continue;
-        if (!short_list && !(short_list = json_array())) {
-            rc = DB_ERR;
-            goto out;
-        }
-        json_array_append_new(short_list, json_pack("{s:I, s:I, s:I}", "product_id",
-                                                    (json_int_t)l->product_id, "requested",
-                                                    (json_int_t)l->quantity, "available",
-                                                    (json_int_t)l->stock));
-        sbuf_printf(&detail, "%sproduct %" PRId64 ": requested %" PRId64 ", available %" PRId64,
-                    detail.len ? "; " : "", l->product_id, l->quantity, l->stock);
-    }
-    if (short_list) {
-        json_t *extra = json_object();
-        json_object_set_new(extra, "products", short_list);
-        short_list = NULL;
-        problem_ext(r, P_INSUFFICIENT_STOCK, extra, "%s", detail.buf);
-        rc = DB_OK;
+    if ((rc = lock_products(cx, lines, n, r)) || r->status >= 400 ||
+        (rc = check_stock(lines, n, r)) || r->status >= 400)
         goto out;
-    }
-    /* decrement in id order, then the order and its lines (the triggers follow) */
-    qsort(lines, n, sizeof(*lines), by_product);
-    for (size_t i = 0; i < n; i++)
-        if ((rc = db_run(cx->db, Q_PRODUCT_STOCK_MOVE,
-                         DB_ARGS(DB_I64(-lines[i].quantity), DB_STR(cx->now, strlen(cx->now)),
-                                 DB_I64(lines[i].product_id)))))
-            goto out;
-    qsort(lines, n, sizeof(*lines), by_line_no);
-    if ((rc = db_run(cx->db, Q_ORDER_INSERT,
-                     DB_ARGS(DB_I64(customer), DB_STR(cx->now, strlen(cx->now)),
-                             DB_STR(cx->now, strlen(cx->now))))))
-        goto out;
-    order_id = (int64_t)db_insert_id(cx->db, Q_ORDER_INSERT);
-    if (!(ev_items = json_array())) {
-        rc = DB_ERR;
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct line *l = &lines[i];
-        if ((rc = db_run(cx->db, Q_ORDER_LINE_INSERT,
-                         DB_ARGS(DB_I64(order_id), DB_I64(l->line_no), DB_I64(l->product_id),
-                                 DB_I64(l->quantity), DB_I64(l->price), DB_STR(l->sku, l->sku_n),
-                                 DB_STR(l->name, l->name_n)))))
-            goto out;
-        total += l->quantity * l->price;
-        json_array_append_new(ev_items, json_pack("{s:I, s:I, s:I}", "product_id",
-                                                 (json_int_t)l->product_id, "quantity",
-                                                 (json_int_t)l->quantity, "unit_price_cents",
-                                                 (json_int_t)l->price));
-    }
-    rc = cmd_event(cx, "OrderPlaced", "order", order_id, 1,
-                   json_pack("{s:I, s:o, s:I}", "customer_id", (json_int_t)customer, "items",
-                             ev_items, "total_cents", (json_int_t)total));
-    ev_items = NULL;
-    if (rc == DB_OK)
+    if ((rc = write_order(cx, customer, lines, n, &order_id)) == DB_OK)
         rc = cmd_ack(cx, r, 201, "order", order_id, 1);
 out:
-    json_decref(short_list);
-    json_decref(ev_items);
-    sbuf_release(&detail);
     free(lines);
     return rc;
 }
