@@ -31,14 +31,20 @@ const struct catalog_entry catalog[Q__COUNT] = {
     W(Q_PRODUCT_STOCK_MOVE, "UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?"),
     W(Q_CUSTOMER_INSERT, "INSERT INTO customers (email, name, version, created_at, updated_at) "
                          "VALUES (?, ?, 1, ?, ?)"),
-    W(Q_CUSTOMER_GET, "SELECT id FROM customers WHERE id = ?"),
+    /*
+     * the customer's lock: PlaceOrder and CancelOrder take it before the
+     * products (so they never deadlock), so that the customer_view triggers
+     * of one customer's orders run one transaction at a time and each reads
+     * the orders as the one before left them (its last_order_at is a MAX)
+     */
+    W(Q_CUSTOMER_LOCK, "SELECT id FROM customers WHERE id = ? FOR UPDATE"),
     W(Q_ORDER_INSERT, "INSERT INTO orders (customer_id, status, version, cancel_reason, "
                       "created_at, updated_at, cancelled_at) "
                       "VALUES (?, 'placed', 1, NULL, ?, ?, NULL)"),
     W(Q_ORDER_LINE_INSERT,
       "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents, sku, "
       "name) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-    W(Q_ORDER_LOCK, "SELECT status, version FROM orders WHERE id = ? FOR UPDATE"),
+    W(Q_ORDER_LOCK, "SELECT status, version, customer_id FROM orders WHERE id = ? FOR UPDATE"),
     W(Q_ORDER_LINES, "SELECT product_id, quantity FROM order_lines WHERE order_id = ? "
                      "ORDER BY product_id"),
     W(Q_ORDER_TRANSITION, "UPDATE orders SET status = ?, version = version + 1, updated_at = ?, "

@@ -204,8 +204,8 @@ static int place_order(struct cmd_ctx *cx, const struct jv_vals *v, struct reply
         lines[i].quantity = json_integer_value(json_object_get(it, "quantity"));
         lines[i].line_no = (int)i + 1;
     }
-    if ((rc = db_run(cx->db, Q_CUSTOMER_GET, DB_ARGS(DB_I64(customer)))) ||
-        (rc = db_next(cx->db, Q_CUSTOMER_GET)) < 0)
+    if ((rc = db_run(cx->db, Q_CUSTOMER_LOCK, DB_ARGS(DB_I64(customer)))) ||
+        (rc = db_next(cx->db, Q_CUSTOMER_LOCK)) < 0)
         goto out;
     if (rc == 0) {
         json_t *extra = json_pack("{s:I}", "customer_id", (json_int_t)customer);
@@ -213,7 +213,7 @@ static int place_order(struct cmd_ctx *cx, const struct jv_vals *v, struct reply
         rc = DB_OK;
         goto out;
     }
-    db_end(cx->db, Q_CUSTOMER_GET);
+    db_end(cx->db, Q_CUSTOMER_LOCK);
     if ((rc = lock_products(cx, lines, n, r)) || r->status >= 400 ||
         (rc = check_stock(lines, n, r)) || r->status >= 400)
         goto out;
@@ -246,7 +246,7 @@ static const struct jv_field cancel_spec[] = {
 static int transition(struct cmd_ctx *cx, const struct jv_vals *v, struct reply *r,
                       const char *from, const char *to, const char *event)
 {
-    int64_t id = v->i[OT_ID], version;
+    int64_t id = v->i[OT_ID], version, customer;
     char status[17];
     size_t sn;
     bool cancel = strcmp(to, "cancelled") == 0;
@@ -262,6 +262,7 @@ static int transition(struct cmd_ctx *cx, const struct jv_vals *v, struct reply 
         return problem(r, P_NOT_FOUND, "order %" PRId64 " not found", id);
     copy_str(cx->db, Q_ORDER_LOCK, OL_STATUS, status, sizeof(status), &sn);
     version = db_i64(cx->db, Q_ORDER_LOCK, OL_VERSION);
+    customer = db_i64(cx->db, Q_ORDER_LOCK, OL_CUSTOMER);
     db_end(cx->db, Q_ORDER_LOCK);
     if (v->has[OT_EXPECTED] && v->i[OT_EXPECTED] != version) {
         json_t *extra = json_pack("{s:I}", "current_version", (json_int_t)version);
@@ -283,9 +284,12 @@ static int transition(struct cmd_ctx *cx, const struct jv_vals *v, struct reply 
             return problem(r, P_INVALID_STATE_TRANSITION, "order %" PRId64 " is %s; %s needs %s",
                            id, status, cx->type, from);
     }
-    if (cancel) { /* put the stock back, locking products in id order */
+    if (cancel) { /* the customer (as PlaceOrder does), then the stock back, in id order */
         int64_t pids[MAX_ITEMS], qty[MAX_ITEMS];
         int nl = 0;
+        if ((rc = db_run(cx->db, Q_CUSTOMER_LOCK, DB_ARGS(DB_I64(customer)))))
+            return rc;
+        db_end(cx->db, Q_CUSTOMER_LOCK);
         if ((rc = db_run(cx->db, Q_ORDER_LINES, DB_ARGS(DB_I64(id)))))
             return rc;
         while ((rc = db_next(cx->db, Q_ORDER_LINES)) == 1 && nl < MAX_ITEMS) {

@@ -34,7 +34,7 @@ B.SQL = {
    PRODUCTS_CAT_BY_SOLD = "SELECT doc, product_id, price_cents, units_sold FROM product_view " ..
       "WHERE category_key = LOWER(?) AND (units_sold < ? OR (units_sold = ? AND " ..
       "product_id > ?)) ORDER BY units_sold DESC, product_id LIMIT ?",
-   CUSTOMER_GET = "SELECT id FROM customers WHERE id = ?",
+   CUSTOMER_LOCK = "SELECT id FROM customers WHERE id = ? FOR UPDATE",
    PRODUCT_LOCK = "SELECT version, deleted_at IS NULL, price_cents, stock, sku, name, " ..
       "description, category_id FROM products WHERE id = ? FOR UPDATE",
    PRODUCT_STOCK_MOVE = "UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?",

@@ -31,7 +31,7 @@ function thread_init()
    end
    assert(#products >= 3, "fewer than 3 products")
    customers = B.ids(con, "SELECT id FROM customers ORDER BY id")
-   s_customer = B.prepare(con, B.SQL.CUSTOMER_GET, "i")
+   s_customer = B.prepare(con, B.SQL.CUSTOMER_LOCK, "i")
    s_lock = B.prepare(con, B.SQL.PRODUCT_LOCK, "i")
    s_move = B.prepare(con, B.SQL.PRODUCT_STOCK_MOVE, "i", 32, "i")
    s_order = B.prepare(con, B.SQL.ORDER_INSERT, "i", 32, 32)
