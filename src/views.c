@@ -531,132 +531,166 @@ static int check_state(void *ctx, unsigned ncols, const char *const *cols)
     return 0;
 }
 
-int views_rebuild(const struct config *cfg)
-{
-    struct session w = {0}, lk = {0}, mon = {0};
-    struct sbuf b = SBUF_INIT, cols[N_VIEWS];
-    int64_t from = 0, to = 0;
-    int rc = 1;
-    bool locked = false;
+/* The sessions and state of one rebuild. */
+struct rebuild {
+    struct session w, lk, mon; /* work (READ COMMITTED), LOCK TABLES, PROCESSLIST */
+    struct sbuf cols[N_VIEWS]; /* each view's column list */
+    struct sbuf b;
+    int64_t from; /* the events up to here are in the shadow tables */
+};
 
-    memset(cols, 0, sizeof(cols));
-    if (open_session(&w, cfg) || open_session(&lk, cfg) || open_session(&mon, cfg))
-        goto out;
-    /* each statement reads its own fresh snapshot and takes no row locks */
-    if (run(&w, LIT("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")))
-        goto out;
+/* Empty `v_new` shadow tables like the views, and their column lists. */
+static int make_shadows(struct rebuild *rb)
+{
     for (size_t i = 0; i < N_VIEWS; i++) {
-        const struct sql_file *f = recompute_of(views[i].table);
-        const char *rs;
-        size_t rn;
-        if (!f || view_columns(&w, views[i].table, &cols[i], true))
-            goto out;
-        recompute_text(f, &rs, &rn);
-        sbuf_printf(&b, "DROP TABLE IF EXISTS `%s_new`, `%s_old`", views[i].table,
-                    views[i].table);
-        if (run_buf(&w, &b))
-            goto out;
-        sbuf_printf(&b, "CREATE TABLE `%s_new` LIKE `%s`", views[i].table, views[i].table);
-        if (run_buf(&w, &b))
-            goto out;
+        const char *t = views[i].table;
+        if (!recompute_of(t) || view_columns(&rb->w, t, &rb->cols[i], true))
+            return -1;
+        sbuf_printf(&rb->b, "DROP TABLE IF EXISTS `%s_new`, `%s_old`", t, t);
+        if (run_buf(&rb->w, &rb->b))
+            return -1;
+        sbuf_printf(&rb->b, "CREATE TABLE `%s_new` LIKE `%s`", t, t);
+        if (run_buf(&rb->w, &rb->b))
+            return -1;
     }
-    /*
-     * 1. a full recomputation; changes committed meanwhile are caught up
-     * below. It must include every event up to `from`: a commit still
-     * becoming visible sits among the last positions, so those are waited for.
-     */
-    if (event_head(&w, &from) ||
-        wait_visible(&w, from > VISIBLE_WINDOW ? from - VISIBLE_WINDOW : 0, from))
-        goto out;
+    return 0;
+}
+
+/*
+ * 1. A full recomputation into the shadows, as of event rb->from (changes
+ * committed meanwhile are caught up after). It must include every event up
+ * to `from`: a commit still becoming visible sits among the last positions,
+ * so those are waited for.
+ */
+static int recompute_all(struct rebuild *rb)
+{
+    int64_t from = 0;
+
+    if (event_head(&rb->w, &from) ||
+        wait_visible(&rb->w, from > VISIBLE_WINDOW ? from - VISIBLE_WINDOW : 0, from))
+        return -1;
     for (size_t i = 0; i < N_VIEWS; i++) {
         const char *rs;
         size_t rn;
         recompute_text(recompute_of(views[i].table), &rs, &rn);
-        sbuf_printf(&b, "INSERT INTO `%s_new` (%s) %.*s", views[i].table, cols[i].buf, (int)rn,
-                    rs);
-        if (run_buf(&w, &b))
-            goto out;
+        sbuf_printf(&rb->b, "INSERT INTO `%s_new` (%s) %.*s", views[i].table, rb->cols[i].buf,
+                    (int)rn, rs);
+        if (run_buf(&rb->w, &rb->b))
+            return -1;
     }
+    rb->from = from;
     printf("rebuild-views: recomputed every view as of event %" PRId64 "\n", from);
-    /* 2. catch up with the events committed meanwhile, while commands keep running */
+    return 0;
+}
+
+/* View i's shadow gets the rows that the visible events in (rb->from, upto] touched. */
+static int catch_up_view(struct rebuild *rb, size_t i, int64_t upto)
+{
+    char into[80];
+
+    if (upto <= rb->from)
+        return 0;
+    snprintf(into, sizeof(into), "%s_new", views[i].table);
+    return catch_up(&rb->w, &views[i], into, rb->from, upto, rb->cols[i].buf);
+}
+
+/* 2. Catch up with the events committed meanwhile, while commands keep running. */
+static int catch_up_all(struct rebuild *rb)
+{
     for (int round = 0; round < 10; round++) {
-        if (event_head(&w, &to) || wait_visible(&w, from, to))
-            goto out;
-        if (to == from)
+        int64_t to = 0;
+        if (event_head(&rb->w, &to) || wait_visible(&rb->w, rb->from, to))
+            return -1;
+        if (to == rb->from)
             break;
-        for (size_t i = 0; i < N_VIEWS; i++) {
-            char into[80];
-            snprintf(into, sizeof(into), "%s_new", views[i].table);
-            if (catch_up(&w, &views[i], into, from, to, cols[i].buf))
-                goto out;
-        }
-        from = to;
+        for (size_t i = 0; i < N_VIEWS; i++)
+            if (catch_up_view(rb, i, to))
+                return -1;
+        rb->from = to;
     }
-    /*
-     * 3. the swap, one view at a time. LOCK TABLES v READ waits for every
-     * transaction that wrote v to commit and holds back new writes to it
-     * (commands wait, they do not fail): the events that touch v are now
-     * final, so the last ones are caught up. Then RENAME TABLE v TO v_old,
-     * v_new TO v is sent and queues for v's exclusive metadata lock; once
-     * it waits, the read lock is released. A waiting exclusive lock goes
-     * before the waiting writers, so the rename runs first and they then
-     * write to the new table. (One RENAME for all three views would queue
-     * on the first name only, and writers of the others would slip into
-     * the old tables: MariaDB takes a RENAME's locks one by one.)
-     */
+    return 0;
+}
+
+/*
+ * 3. The swap of view i. LOCK TABLES v READ waits for every transaction
+ * that wrote v to commit and holds back new writes to it (commands wait,
+ * they do not fail): the events that touch v are now final, so the last
+ * ones are caught up. Then RENAME TABLE v TO v_old, v_new TO v is sent and
+ * queues for v's exclusive metadata lock; once it waits, the read lock is
+ * released. A waiting exclusive lock goes before the waiting writers, so
+ * the rename runs first and they then write to the new table. (One RENAME
+ * for all three views would queue on the first name only, and writers of
+ * the others would slip into the old tables: MariaDB takes a RENAME's locks
+ * one by one.) *upto: the events the view now includes.
+ */
+static int swap_view(struct rebuild *rb, size_t i, int64_t *upto)
+{
+    const char *t = views[i].table;
+    struct proc_state ps = {db_admin_thread_id(rb->w.a), false};
+    struct timespec ts = {0, 2 * 1000 * 1000};
+
+    sbuf_printf(&rb->b, "LOCK TABLES `%s` READ", t);
+    if (run_buf(&rb->lk, &rb->b))
+        return -1;
+    if (event_head(&rb->w, upto) || wait_visible(&rb->w, rb->from, *upto) ||
+        catch_up_view(rb, i, *upto))
+        goto out_unlock;
+    sbuf_printf(&rb->b, "RENAME TABLE `%s` TO `%s_old`, `%s_new` TO `%s`", t, t, t, t);
+    if (rb->b.oom || db_admin_send(rb->w.a, rb->b.buf, rb->b.len, rb->w.err, sizeof(rb->w.err))) {
+        fprintf(stderr, "cqrsd: %s\n", rb->w.err);
+        goto out_unlock;
+    }
+    sbuf_reset(&rb->b);
+    sbuf_printf(&rb->b, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %lu", ps.id);
+    for (int k = 0; k < 5000 && !ps.waiting; k++) {
+        if (db_admin_exec(rb->mon.a, rb->b.buf, rb->b.len, check_state, &ps, rb->mon.err,
+                          sizeof(rb->mon.err)))
+            break;
+        if (!ps.waiting)
+            nanosleep(&ts, NULL);
+    }
+    sbuf_reset(&rb->b);
+    run(&rb->lk, LIT("UNLOCK TABLES"));
+    if (db_admin_wait(rb->w.a, rb->w.err, sizeof(rb->w.err))) {
+        fprintf(stderr, "cqrsd: rename %s: %s\n", t, rb->w.err);
+        return -1;
+    }
+    sbuf_printf(&rb->b, "DROP TABLE IF EXISTS `%s_old`", t);
+    return run_buf(&rb->w, &rb->b);
+out_unlock:
+    sbuf_reset(&rb->b);
+    run(&rb->lk, LIT("UNLOCK TABLES"));
+    return -1;
+}
+
+int views_rebuild(const struct config *cfg)
+{
+    struct rebuild rb;
+    int64_t to = 0;
+    int rc = 1;
+
+    memset(&rb, 0, sizeof(rb));
+    if (open_session(&rb.w, cfg) || open_session(&rb.lk, cfg) || open_session(&rb.mon, cfg))
+        goto out;
+    /* each statement reads its own fresh snapshot and takes no row locks */
+    if (run(&rb.w, LIT("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")) ||
+        make_shadows(&rb) || recompute_all(&rb) || catch_up_all(&rb))
+        goto out;
     for (size_t i = 0; i < N_VIEWS; i++) {
-        const char *t = views[i].table;
-        struct proc_state ps = {db_admin_thread_id(w.a), false};
-        struct timespec ts = {0, 2 * 1000 * 1000};
-        int64_t upto;
-        sbuf_printf(&b, "LOCK TABLES `%s` READ", t);
-        if (run_buf(&lk, &b))
-            goto out;
-        locked = true;
-        if (event_head(&w, &upto) || wait_visible(&w, from, upto))
-            goto out;
-        if (upto > from) {
-            char into[80];
-            snprintf(into, sizeof(into), "%s_new", t);
-            if (catch_up(&w, &views[i], into, from, upto, cols[i].buf))
-                goto out;
-        }
-        sbuf_printf(&b, "RENAME TABLE `%s` TO `%s_old`, `%s_new` TO `%s`", t, t, t, t);
-        if (b.oom || db_admin_send(w.a, b.buf, b.len, w.err, sizeof(w.err))) {
-            fprintf(stderr, "cqrsd: %s\n", w.err);
-            goto out;
-        }
-        sbuf_reset(&b);
-        sbuf_printf(&b, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %lu", ps.id);
-        for (int k = 0; k < 5000 && !ps.waiting; k++) {
-            if (db_admin_exec(mon.a, b.buf, b.len, check_state, &ps, mon.err, sizeof(mon.err)))
-                break;
-            if (!ps.waiting)
-                nanosleep(&ts, NULL);
-        }
-        sbuf_reset(&b);
-        run(&lk, LIT("UNLOCK TABLES"));
-        locked = false;
-        if (db_admin_wait(w.a, w.err, sizeof(w.err))) {
-            fprintf(stderr, "cqrsd: rename %s: %s\n", t, w.err);
-            goto out;
-        }
-        sbuf_printf(&b, "DROP TABLE IF EXISTS `%s_old`", t);
-        if (run_buf(&w, &b))
+        int64_t upto = 0;
+        if (swap_view(&rb, i, &upto))
             goto out;
         to = upto > to ? upto : to;
     }
     printf("rebuild-views: swapped in the rebuilt views (events up to %" PRId64 ")\n", to);
     rc = 0;
 out:
-    if (locked)
-        run(&lk, LIT("UNLOCK TABLES"));
     for (size_t i = 0; i < N_VIEWS; i++)
-        sbuf_release(&cols[i]);
-    sbuf_release(&b);
-    db_admin_close(w.a);
-    db_admin_close(lk.a);
-    db_admin_close(mon.a);
+        sbuf_release(&rb.cols[i]);
+    sbuf_release(&rb.b);
+    db_admin_close(rb.w.a);
+    db_admin_close(rb.lk.a);
+    db_admin_close(rb.mon.a);
     return rc;
 }
 
