@@ -9,15 +9,16 @@
 static struct periodic g_housekeeping;
 
 /* Each purge runs in autocommit: every batch is its own short transaction. */
-static void purge(void *ctx)
+static long purge(void *ctx)
 {
     struct db *db = db_thread();
 
     (void)ctx;
-    if (!db)
-        return;
-    idem_purge(db);
-    queue_purge(db);
+    if (db) {
+        idem_purge(db);
+        queue_purge(db);
+    }
+    return -1; /* again in HOUSEKEEPING_EVERY_S */
 }
 
 static void release(void *ctx)
@@ -28,7 +29,7 @@ static void release(void *ctx)
 
 int housekeeping_start(void)
 {
-    return periodic_start(&g_housekeeping, purge, release, NULL, HOUSEKEEPING_EVERY_S);
+    return periodic_start(&g_housekeeping, purge, release, NULL, HOUSEKEEPING_EVERY_S * 1000L);
 }
 
 void housekeeping_stop(void)

@@ -1,4 +1,4 @@
-/* periodic.c - a background thread that runs a job at once, then every so many seconds */
+/* periodic.c - a background thread that runs a job at once, then again and again */
 #include "periodic.h"
 
 #include <time.h>
@@ -10,12 +10,22 @@ static void *periodic_main(void *arg)
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
         struct timespec until;
+        long ms;
+        p->kicked = false;
         pthread_mutex_unlock(&p->lock);
-        p->run(p->ctx);
+        ms = p->run(p->ctx);
+        if (ms < 0)
+            ms = p->every_ms;
         pthread_mutex_lock(&p->lock);
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += p->every_s;
-        while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &until) == 0)
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!p->stop && !p->kicked &&
+               pthread_cond_timedwait(&p->wake, &p->lock, &until) == 0)
             ;
     }
     pthread_mutex_unlock(&p->lock);
@@ -24,14 +34,14 @@ static void *periodic_main(void *arg)
     return NULL;
 }
 
-int periodic_start(struct periodic *p, void (*run)(void *), void (*done)(void *), void *ctx,
-                   unsigned every_s)
+int periodic_start(struct periodic *p, long (*run)(void *), void (*done)(void *), void *ctx,
+                   long every_ms)
 {
     p->run = run;
     p->done = done;
     p->ctx = ctx;
-    p->every_s = every_s;
-    p->stop = false;
+    p->every_ms = every_ms;
+    p->stop = p->kicked = false;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     if (pthread_create(&p->thread, NULL, periodic_main, p)) {
@@ -41,6 +51,16 @@ int periodic_start(struct periodic *p, void (*run)(void *), void (*done)(void *)
     }
     p->running = true;
     return 0;
+}
+
+void periodic_kick(struct periodic *p)
+{
+    if (!p->running)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->kicked = true;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void periodic_stop(struct periodic *p)

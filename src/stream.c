@@ -13,6 +13,7 @@
 #include "db.h"
 #include "feed.h"
 #include "log.h"
+#include "periodic.h"
 #include "sbuf.h"
 
 #define POLL_MS 250             /* other daemons' events arrive within this */
@@ -41,11 +42,10 @@ struct stream_client {
 
 static struct {
     pthread_mutex_t lock; /* the client list */
-    pthread_cond_t kick;
     struct stream_client *clients;
-    pthread_t thread;
-    bool running, stop, kicked;
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
+    struct periodic poller;
+    struct timespec last_hb, last_probe;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* For /metrics: clients in the list (opened, not yet freed), and streams dropped as too slow. */
 static _Atomic long n_clients;
@@ -70,18 +70,17 @@ struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake
     pthread_mutex_lock(&g.lock);
     c->next = g.clients;
     g.clients = c;
-    g.kicked = true;
-    pthread_cond_signal(&g.kick);
     pthread_mutex_unlock(&g.lock);
+    periodic_kick(&g.poller);
     return c;
 }
 
 /*
  * Called from libmicrohttpd's thread when the connection ends. It only marks
- * the client: the poller, which owns the list, unlinks and frees it. This
- * thread never waits on the list lock while libmicrohttpd holds its own: it
- * wakes the poller only when that lock is free at once; when it is not, the
- * poller is running and frees the client at its next tick (POLL_MS at most).
+ * the client and wakes the poller: the poller, which owns the list, unlinks
+ * and frees it. This thread never waits on the list lock while
+ * libmicrohttpd holds its own (the poller's wake-up lock is held only for a
+ * moment, never with another).
  */
 void stream_close(struct stream_client *c)
 {
@@ -90,11 +89,7 @@ void stream_close(struct stream_client *c)
     pthread_mutex_lock(&c->lock);
     c->gone = true;
     pthread_mutex_unlock(&c->lock);
-    if (pthread_mutex_trylock(&g.lock) == 0) {
-        g.kicked = true;
-        pthread_cond_signal(&g.kick);
-        pthread_mutex_unlock(&g.lock);
-    }
+    periodic_kick(&g.poller);
 }
 
 static void client_free(struct stream_client *c)
@@ -178,10 +173,7 @@ static void deliver(struct stream_client *c, const char *s, size_t n)
 
 void stream_notify(void)
 {
-    pthread_mutex_lock(&g.lock);
-    g.kicked = true;
-    pthread_cond_signal(&g.kick);
-    pthread_mutex_unlock(&g.lock);
+    periodic_kick(&g.poller);
 }
 
 /*
@@ -327,63 +319,54 @@ static void watch_hole(int64_t hole, const struct timespec *now)
     }
 }
 
-static void *poller_main(void *arg)
+/*
+ * One round of the poller (periodic.c runs it at once when kicked: a local
+ * commit, a new or ended stream; else after the delay it returns): free the
+ * ended clients, hand out new events, and every HEARTBEAT_S a heartbeat,
+ * every PROBE_MS a look for hang-ups. Soon again after a hole.
+ */
+static long poll_round(void *ctx)
 {
-    struct timespec last_hb, last_probe, now;
+    struct timespec now;
+    int64_t hole;
+    struct db *db;
+    bool any;
 
-    (void)arg;
-    clock_gettime(CLOCK_MONOTONIC, &last_hb);
-    last_probe = last_hb;
+    (void)ctx;
     pthread_mutex_lock(&g.lock);
-    while (!g.stop) {
-        struct timespec until;
-        long wait_ms = POLL_MS;
-        bool any;
-        reap();
-        any = g.clients != NULL;
-        pthread_mutex_unlock(&g.lock);
-        if (any) {
-            struct db *db = db_thread();
-            int64_t hole = db ? poll_once(db) : 0;
-            if (hole)
-                wait_ms = HOLE_RETRY_MS;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            watch_hole(hole, &now);
-            if (now.tv_sec - last_hb.tv_sec >= HEARTBEAT_S) {
-                heartbeat();
-                last_hb = now;
-            }
-            if ((now.tv_sec - last_probe.tv_sec) * 1000 +
-                    (now.tv_nsec - last_probe.tv_nsec) / 1000000 >=
-                PROBE_MS) {
-                probe();
-                last_probe = now;
-            }
-        }
-        pthread_mutex_lock(&g.lock);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += wait_ms * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!g.stop && !g.kicked &&
-               pthread_cond_timedwait(&g.kick, &g.lock, &until) == 0)
-            ;
-        g.kicked = false;
-    }
+    reap();
+    any = g.clients != NULL;
     pthread_mutex_unlock(&g.lock);
+    if (!any)
+        return POLL_MS;
+    db = db_thread();
+    hole = db ? poll_once(db) : 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    watch_hole(hole, &now);
+    if (now.tv_sec - g.last_hb.tv_sec >= HEARTBEAT_S) {
+        heartbeat();
+        g.last_hb = now;
+    }
+    if ((now.tv_sec - g.last_probe.tv_sec) * 1000 +
+            (now.tv_nsec - g.last_probe.tv_nsec) / 1000000 >=
+        PROBE_MS) {
+        probe();
+        g.last_probe = now;
+    }
+    return hole ? HOLE_RETRY_MS : POLL_MS;
+}
+
+static void poller_done(void *ctx)
+{
+    (void)ctx;
     db_thread_release();
-    return NULL;
 }
 
 int stream_start(void)
 {
-    g.stop = false;
-    if (pthread_create(&g.thread, NULL, poller_main, NULL))
-        return -1;
-    g.running = true;
-    return 0;
+    clock_gettime(CLOCK_MONOTONIC, &g.last_hb);
+    g.last_probe = g.last_hb;
+    return periodic_start(&g.poller, poll_round, poller_done, NULL, POLL_MS);
 }
 
 void stream_end_all(void)
@@ -403,14 +386,9 @@ void stream_end_all(void)
 
 void stream_stop(void)
 {
-    if (!g.running)
+    if (!g.poller.running)
         return;
-    pthread_mutex_lock(&g.lock);
-    g.stop = true;
-    pthread_cond_signal(&g.kick);
-    pthread_mutex_unlock(&g.lock);
-    pthread_join(g.thread, NULL);
-    g.running = false;
+    periodic_stop(&g.poller);
     pthread_mutex_lock(&g.lock);
     while (g.clients) {
         struct stream_client *c = g.clients;

@@ -792,7 +792,7 @@ out:
 }
 
 /* One round: (re)open the sessions if needed, compare, publish, warn. */
-static void audit_round(void *ctx)
+static long audit_round(void *ctx)
 {
     struct session *rd = &g_audit.rd, *wr = &g_audit.wr;
 
@@ -819,6 +819,7 @@ static void audit_round(void *ctx)
                                   "write model (run cqrsd verify-views)", d);
         }
     }
+    return -1; /* again in AUDIT_EVERY_S */
 }
 
 static void audit_done(void *ctx)
@@ -833,7 +834,7 @@ static void audit_done(void *ctx)
 int views_audit_start(const struct config *cfg)
 {
     g_audit.cfg = cfg;
-    return periodic_start(&g_audit.thread, audit_round, audit_done, NULL, AUDIT_EVERY_S);
+    return periodic_start(&g_audit.thread, audit_round, audit_done, NULL, AUDIT_EVERY_S * 1000L);
 }
 
 void views_audit_stop(void)
