@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "idem.h"
 #include "log.h"
+#include "periodic.h"
 #include "problem.h"
 #include "query.h"
 #include "stream.h"
@@ -24,15 +25,18 @@
 #define POLL_MS 500      /* how often idle workers look for other daemons' commands */
 #define MAX_WORKERS 64
 
+/* A worker: its thread (periodic.c), its connection, its lease token. */
+struct worker {
+    struct periodic thread;
+    struct db *db;
+    char owner[33];
+};
+
 static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t kick;
-    pthread_t threads[MAX_WORKERS];
+    struct worker workers[MAX_WORKERS];
     unsigned n;
     unsigned max_attempts;
-    bool stop;
-    unsigned pending_kicks;
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .kick = PTHREAD_COND_INITIALIZER};
+} g;
 
 /*=== Helpers ===*/
 
@@ -156,20 +160,17 @@ int queue_key_replay(struct db *db, const struct idem *id, struct reply *r)
     return IDEM_REPLAYED;
 }
 
+/*
+ * Every local worker looks at once (a busy one right after its command);
+ * their claims skip what another has taken.
+ */
 void queue_notify(void)
 {
-    pthread_mutex_lock(&g.lock);
-    g.pending_kicks++;
-    pthread_cond_signal(&g.kick);
-    pthread_mutex_unlock(&g.lock);
+    for (unsigned i = 0; i < g.n; i++)
+        periodic_kick(&g.workers[i].thread);
 }
 
 /*=== Workers ===*/
-
-struct worker {
-    struct db *db;
-    char owner[33]; /* this worker's lease token */
-};
 
 /* The command a worker claimed. */
 struct claimed {
@@ -343,75 +344,55 @@ static int run_claimed(struct claimed *c)
     return rc;
 }
 
-/* Sleep until a local 202 kicks, or POLL_MS passed (g.lock held). */
-static void idle_wait(void)
+/*
+ * One round of a worker (periodic.c runs it again after the delay it
+ * returns, or at once when a local 202 kicks): claim a command and run it,
+ * then look for the next one at once; with none, wait POLL_MS (other
+ * daemons' commands are found so).
+ */
+static long worker_round(void *ctx)
 {
-    struct timespec until;
+    struct worker *w = ctx;
+    struct claimed c = {.w = w};
+    int rc;
 
-    if (!g.stop && g.pending_kicks == 0) {
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += POLL_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&g.kick, &g.lock, &until);
-    }
-    if (g.pending_kicks)
-        g.pending_kicks--;
+    w->db = db_thread();
+    rc = w->db ? claim(w, &c) : DB_ERR;
+    if (rc != 1)
+        return POLL_MS;
+    rc = run_claimed(&c);
+    if (rc && rc != DB_NOTFOUND) /* DB_NOTFOUND: no longer ours */
+        give_back(&c, rc == DB_ERR ? "the command could not be completed"
+                                   : "the database did not answer in time");
+    return 0;
 }
 
-static void *worker_main(void *arg)
+static void worker_done(void *ctx)
 {
-    struct worker w;
-    unsigned char rnd[16];
-
-    (void)arg;
-    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        memset(rnd, 7, sizeof(rnd));
-    for (int i = 0; i < 16; i++)
-        snprintf(w.owner + 2 * i, 3, "%02x", rnd[i]);
-    pthread_mutex_lock(&g.lock);
-    while (!g.stop) {
-        struct claimed c = {.w = &w};
-        int rc;
-        pthread_mutex_unlock(&g.lock);
-        w.db = db_thread();
-        rc = w.db ? claim(&w, &c) : DB_ERR;
-        if (rc == 1) {
-            rc = run_claimed(&c);
-            if (rc && rc != DB_NOTFOUND) /* DB_NOTFOUND: no longer ours */
-                give_back(&c, rc == DB_ERR ? "the command could not be completed"
-                                           : "the database did not answer in time");
-            pthread_mutex_lock(&g.lock);
-            continue; /* look for the next one at once */
-        }
-        pthread_mutex_lock(&g.lock);
-        idle_wait();
-    }
-    pthread_mutex_unlock(&g.lock);
+    (void)ctx;
     db_thread_release();
-    return NULL;
 }
 
 int queue_start(unsigned workers, unsigned max_attempts)
 {
-    g.stop = false;
     g.max_attempts = max_attempts;
-    for (g.n = 0; g.n < workers && g.n < MAX_WORKERS; g.n++)
-        if (pthread_create(&g.threads[g.n], NULL, worker_main, NULL))
+    for (g.n = 0; g.n < workers && g.n < MAX_WORKERS; g.n++) {
+        struct worker *w = &g.workers[g.n];
+        unsigned char rnd[16];
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+            return -1; /* no lease token that another daemon could not guess */
+        for (int i = 0; i < 16; i++)
+            snprintf(w->owner + 2 * i, 3, "%02x", rnd[i]);
+        if (periodic_start(&w->thread, worker_round, worker_done, w, POLL_MS))
             return -1;
+    }
     return 0;
 }
 
 void queue_stop(void)
 {
-    pthread_mutex_lock(&g.lock);
-    g.stop = true;
-    pthread_cond_broadcast(&g.kick);
-    pthread_mutex_unlock(&g.lock);
     for (unsigned i = 0; i < g.n; i++)
-        pthread_join(g.threads[i], NULL);
+        periodic_stop(&g.workers[i].thread);
     g.n = 0;
 }
 
