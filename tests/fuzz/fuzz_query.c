@@ -9,7 +9,7 @@
  *
  * Invariants: route_match's results are consistent (a route for OK, 405 and
  * OPTIONS; captured segments are non-empty pieces of the path, without '/'
- * unless the route's last {…} takes the rest of the path); route_parse_id accepts exactly
+ * unless the route's last {…} takes the rest of the path); request_parse_id accepts exactly
  * the canonical decimal form of 1..2^63-1; query_check_args and
  * query_int_arg answer 400 invalid-parameter with a problem body or leave the
  * reply alone; cursor_decode accepts only what cursor_encode makes, and
@@ -69,20 +69,20 @@ static void check_problem_400(const struct reply *r, const char *what)
     json_decref(b);
 }
 
-/* route_parse_id accepts s exactly when it is the canonical form of 1..INT64_MAX. */
+/* request_parse_id accepts s exactly when it is the canonical form of 1..INT64_MAX. */
 static void check_id(const char *s, size_t n)
 {
     int64_t id = -1;
-    bool ok = route_parse_id(s, n, &id);
+    bool ok = request_parse_id(s, n, &id);
     char canon[32];
 
     if (!ok)
         return;
     if (id < 1)
-        FAIL("route_parse_id accepted %.*s as %" PRId64, (int)n, s, id);
+        FAIL("request_parse_id accepted %.*s as %" PRId64, (int)n, s, id);
     snprintf(canon, sizeof(canon), "%" PRId64, id);
     if (strlen(canon) != n || memcmp(canon, s, n) != 0)
-        FAIL("route_parse_id accepted '%.*s' as %s", (int)n, s, canon);
+        FAIL("request_parse_id accepted '%.*s' as %s", (int)n, s, canon);
 }
 
 static void check_cursor(const char *s)
