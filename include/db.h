@@ -115,6 +115,13 @@ int db_admin_wait(struct db_admin *a, char *err, size_t errlen);
 /* The server's id of this connection (CONNECTION_ID()). */
 unsigned long db_admin_thread_id(struct db_admin *a);
 
+/*
+ * A statement with two integer parameters (?, ?), prepared on the server, and
+ * its one integer result in *out (NULL reads as 0). -1 on an error (in err).
+ */
+int db_admin_i64(struct db_admin *a, const char *sql, size_t len, int64_t p1, int64_t p2,
+                 int64_t *out, char *err, size_t errlen);
+
 /* Quote s as an SQL string literal into out ('...' with escapes); -1 if too long. */
 int db_admin_quote(struct db_admin *a, const char *s, char *out, size_t cap);
 

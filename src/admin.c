@@ -467,14 +467,18 @@ static int lock_result(void *ctx, unsigned ncols, const char *const *cols)
     return 0;
 }
 
-/* GET_LOCK waiting at most wait_s; its answer in *got. -1 when the statement failed. */
-static int lock_try(struct migrate *m, int wait_s, int *got)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* GET_LOCK at once, or waiting MIGRATE_LOCK_STEP_S; its answer in *got. -1 when it failed. */
+static int lock_try(struct migrate *m, bool wait, int *got)
 {
-    char q[64];
-    int n = snprintf(q, sizeof(q), "SELECT GET_LOCK('cqrsd_migrate', %d)", wait_s);
+    static const char now[] = "SELECT GET_LOCK('cqrsd_migrate', 0)";
+    static const char step[] = "SELECT GET_LOCK('cqrsd_migrate', " STR(MIGRATE_LOCK_STEP_S) ")";
 
     *got = -1;
-    if (db_admin_exec(m->a, q, (size_t)n, lock_result, got, m->err, sizeof(m->err))) {
+    if (db_admin_exec(m->a, wait ? step : now, wait ? sizeof(step) - 1 : sizeof(now) - 1,
+                      lock_result, got, m->err, sizeof(m->err))) {
         fprintf(stderr, "migrate: %s\n", m->err);
         return -1;
     }
@@ -489,7 +493,7 @@ static int take_lock(struct migrate *m)
 {
     int got, waited = 0;
 
-    if (lock_try(m, 0, &got))
+    if (lock_try(m, false, &got))
         return -1;
     if (got == 0) {
         printf("migrate: another migrate is running: waiting for it (at most %d s)\n",
@@ -497,7 +501,7 @@ static int take_lock(struct migrate *m)
         fflush(stdout);
     }
     while (got == 0 && waited < MIGRATE_LOCK_WAIT_S) {
-        if (lock_try(m, MIGRATE_LOCK_STEP_S, &got))
+        if (lock_try(m, true, &got))
             return -1;
         waited += MIGRATE_LOCK_STEP_S;
     }

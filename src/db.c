@@ -629,6 +629,41 @@ int db_admin_exec(struct db_admin *a, const char *sql, size_t len, db_row_cb cb,
     return rc;
 }
 
+int db_admin_i64(struct db_admin *a, const char *sql, size_t len, int64_t p1, int64_t p2,
+                 int64_t *out, char *err, size_t errlen)
+{
+    MYSQL_STMT *st = mysql_stmt_init(a->my);
+    MYSQL_BIND in[2], res;
+    long long v[2] = {p1, p2}, got = 0;
+    my_bool null = 0;
+    int rc = -1;
+
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memset(in, 0, sizeof(in));
+    memset(&res, 0, sizeof(res));
+    for (int i = 0; i < 2; i++) {
+        in[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        in[i].buffer = &v[i];
+    }
+    res.buffer_type = MYSQL_TYPE_LONGLONG;
+    res.buffer = &got;
+    res.is_null = &null;
+    if (mysql_stmt_prepare(st, sql, len) || mysql_stmt_param_count(st) != 2 ||
+        mysql_stmt_bind_param(st, in) || mysql_stmt_execute(st) ||
+        mysql_stmt_bind_result(st, &res) || mysql_stmt_fetch(st) != 0) {
+        snprintf(err, errlen, "error %u: %s", mysql_stmt_errno(st), mysql_stmt_error(st));
+        goto out;
+    }
+    *out = null ? 0 : (int64_t)got;
+    rc = 0;
+out:
+    mysql_stmt_close(st);
+    return rc;
+}
+
 int db_admin_quote(struct db_admin *a, const char *s, char *out, size_t cap)
 {
     size_t n = strlen(s);

@@ -180,14 +180,12 @@ static int event_head(struct session *s, int64_t *head)
  */
 static int wait_visible(struct session *s, int64_t after, int64_t upto)
 {
-    char q[160];
-    int n = snprintf(q, sizeof(q), "SELECT COUNT(*) FROM events WHERE position > %" PRId64
-                                   " AND position <= %" PRId64, after, upto);
+    static const char q[] = "SELECT COUNT(*) FROM events WHERE position > ? AND position <= ?";
 
     for (int i = 0; i < 10000; i++) {
         int64_t seen = -1;
         struct timespec ms = {0, 1000 * 1000};
-        if (db_admin_exec(s->a, q, (size_t)n, read_i64, &seen, s->err, sizeof(s->err))) {
+        if (db_admin_i64(s->a, q, sizeof(q) - 1, after, upto, &seen, s->err, sizeof(s->err))) {
             fprintf(stderr, "cqrsd: %s\n", s->err);
             return -1;
         }
