@@ -21,7 +21,8 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 
 all: build/cqrsd
 
-build/gen/sql_files.c: scripts/embed-sql.sh $(wildcard sql/*.sql)
+# the folder too: a file removed from sql/ changes its time, not the files listed
+build/gen/sql_files.c: scripts/embed-sql.sh $(wildcard sql/*.sql) sql
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh sql_files $(sort $(wildcard sql/*.sql)) > $@.tmp && mv $@.tmp $@
 
@@ -29,7 +30,7 @@ build/gen/openapi.c: scripts/embed-sql.sh src/openapi.json
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh openapi_files src/openapi.json > $@.tmp && mv $@.tmp $@
 
-build/gen/sql_recompute.c: scripts/embed-sql.sh $(wildcard sql/recompute/*.sql)
+build/gen/sql_recompute.c: scripts/embed-sql.sh $(wildcard sql/recompute/*.sql) sql/recompute
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh sql_recompute $(sort $(wildcard sql/recompute/*.sql)) > $@.tmp && mv $@.tmp $@
 
