@@ -529,14 +529,16 @@ CQRSD_WRITE_DSN="$WRITE_DSN?ssl-mode=required" CQRSD_READ_DSN="$READ_DSN?ssl-mod
 echo "cqrsd again, DSNs with ssl-mode=required (TLS over TCP):"
 wrk -t"$WRK_THREADS" -c64 -d"$((SECS < 3 ? SECS : 3))s" -s "$here/wrk/get_product.lua" "$URL" -- \
     "$T/products.ids" >"$T/warmup-tls.out" 2>&1 || die "wrk warm-up failed (TLS)"
-ssl1=$(SQL_DB= sqlq "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SSL_FINISHED_ACCEPTS'")
-# every handler worker holds a write and a read session, plus the readers and pollers
-TLS_SESSIONS=$((ssl1 - ssl0))
-[ "$TLS_SESSIONS" -ge "$DAEMON_THREADS" ] ||
-    ERRORS+=("TLS: the server finished only $TLS_SESSIONS TLS handshakes for the daemon's sessions")
 run_wrk get16_tls 16 get_product.lua "$T/products.ids"
 run_wrk get64_tls 64 get_product.lua "$T/products.ids"
 run_wrk order16_tls 16 place_order.lua "$T/products.ids" "$T/customers.ids"
+# every database session the daemon opened was a TLS session: the server
+# finished at least as many TLS handshakes as the daemon holds connections
+ssl1=$(SQL_DB= sqlq "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SSL_FINISHED_ACCEPTS'")
+TLS_SESSIONS=$((ssl1 - ssl0))
+DAEMON_CONNS=$(curl -s "$URL/metrics" | awk '/^cqrsd_db_connections\{/ { n += $2 } END { print n + 0 }')
+[ "$DAEMON_CONNS" -ge 2 ] && [ "$TLS_SESSIONS" -ge "$DAEMON_CONNS" ] ||
+    ERRORS+=("TLS: the server finished $TLS_SESSIONS TLS handshakes, the daemon holds $DAEMON_CONNS connections")
 stop_daemon
 [ "$daemon_exit" = 0 ] || ERRORS+=("the TLS daemon exited with '$daemon_exit' after SIGTERM (want 0)")
 
@@ -591,7 +593,7 @@ jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db
     --arg opts "$MARIADB_TUNING" --argjson secs "$SECS" --argjson smoke "$SMOKE" \
     --argjson ncpu "$NCPU" --arg load "$LOAD_BEFORE" --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --slurpfile positions "$T/positions.json" --slurpfile tls "$T/tls.json" \
-    --argjson tlssessions "$TLS_SESSIONS" --argjson hwm64 "${VMHWM_64:-0}" --argjson hwmend "${VMHWM_END:-0}" \
+    --argjson tlssessions "$TLS_SESSIONS" --argjson dconns "$DAEMON_CONNS" --argjson hwm64 "${VMHWM_64:-0}" --argjson hwmend "${VMHWM_END:-0}" \
     --arg dexit "$daemon_exit" --argjson minstock "${min_stock:-0}" \
     --argjson threads "$DAEMON_THREADS" --arg dlog "${BENCH_DAEMON_LOG:-/dev/null}" \
     --arg kernel "$(uname -r)" --arg wrkv "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" \
@@ -610,7 +612,7 @@ jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db
       workloads: $wl,
       event_positions: $positions[0],
       tls: { note: "the same daemon with ssl-mode=required (TLS over TCP) against ssl-mode=disabled; ratio = TLS req/s / clear-text req/s",
-             tls_handshakes_finished_by_the_server: $tlssessions, workloads: $tls[0] },
+             tls_handshakes_finished_by_the_server: $tlssessions, daemon_connections: $dconns, workloads: $tls[0] },
       daemon: { vmhwm_kib_after_get64: $hwm64, vmhwm_kib_at_end: $hwmend,
                 exit_status_after_sigterm: $dexit },
       targets: [
@@ -657,7 +659,7 @@ jq -r '
 echo "(when the cores are saturated, ratio ~ db-only sum / cqrsd sum: the daemon's CPU is taken from MariaDB's)"
 echo
 echo "TLS to the database (ssl-mode=required over TCP) beside clear text (ssl-mode=disabled), the same"
-echo "daemon and data; $(jq -r .tls.tls_handshakes_finished_by_the_server build/bench.json) TLS sessions finished by the server for the daemon:"
+echo "daemon and data; the server finished $(jq -r .tls.tls_handshakes_finished_by_the_server build/bench.json) TLS handshakes for the daemon's $(jq -r .tls.daemon_connections build/bench.json) connections:"
 jq -r '
     def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
     (["workload", "conns", "clear req/s", "TLS req/s", "TLS/clear", "clear p99", "TLS p99",
