@@ -522,17 +522,20 @@ int admin_migrate(const struct config *cfg)
     struct migrate *m = calloc(1, sizeof(*m));
     struct sbuf b = SBUF_INIT;
     int rc = -1, lock = -1;
+    bool cannot_start = false; /* a bad DSN, no connection: exit 2, as verify-views does */
 
     if (!m)
         return 1;
     m->database = cfg->write_dsn.database;
     if (!m->database[0]) {
         fprintf(stderr, "migrate: the write DSN names no database\n");
+        cannot_start = true;
         goto out;
     }
     m->a = db_admin_open(&cfg->admin_dsn, "", m->err, sizeof(m->err));
     if (!m->a) {
         fprintf(stderr, "migrate: %s\n", m->err);
+        cannot_start = true;
         goto out;
     }
     if ((lock = take_lock(m)))
@@ -576,5 +579,5 @@ out:
     sbuf_release(&b);
     db_admin_close(m->a);
     free(m);
-    return lock > 0 ? 2 : rc ? 1 : 0;
+    return lock > 0 || cannot_start ? 2 : rc ? 1 : 0;
 }

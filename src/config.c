@@ -243,10 +243,12 @@ static int parse_params(const char *p, const char *end, struct dsn *out, char *e
         if (!eq || eq + 1 == stop)
             DSN_FAIL("dsn parameter '%s' has no value", names[k]);
         if (k == P_MODE) {
-            size_t vlen = (size_t)(stop - eq - 1);
+            char v[24]; /* percent-decoded, like every value */
             int m = -1;
+            if (pct_decode(eq + 1, (size_t)(stop - eq - 1), v, sizeof(v)))
+                v[0] = '\0';
             for (int i = 0; i < (int)(sizeof(ssl_mode_names) / sizeof(ssl_mode_names[0])); i++)
-                if (strlen(ssl_mode_names[i]) == vlen && strncmp(eq + 1, ssl_mode_names[i], vlen) == 0)
+                if (strcmp(v, ssl_mode_names[i]) == 0)
                     m = i;
             if (m < 0)
                 DSN_FAIL("dsn ssl-mode must be disabled, preferred, required, verify-ca or "

@@ -243,6 +243,8 @@ START_TEST(dsn_tls_parameters)
     ck_assert_int_eq(d.ssl_mode, DSN_SSL_DISABLED);
     ck_assert_int_eq(dsn_parse("mysql://u@h/db?ssl-mode=required", &d, err, sizeof(err)), 0);
     ck_assert_int_eq(d.ssl_mode, DSN_SSL_REQUIRED);
+    ck_assert_int_eq(dsn_parse("mysql://u@h/db?ssl-mode=verify%2Dca&ssl-ca=/a", &d, err, sizeof(err)), 0);
+    ck_assert_int_eq(d.ssl_mode, DSN_SSL_VERIFY_CA);
     ck_assert_int_eq(
         dsn_parse("mysql://u@h/db?ssl-mode=verify-ca&ssl-ca=/etc/ca.pem", &d, err, sizeof(err)), 0);
     ck_assert_int_eq(d.ssl_mode, DSN_SSL_VERIFY_CA);
