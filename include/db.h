@@ -83,6 +83,13 @@ int db_rollback_savepoint(struct db *db);
 
 /* Ping one side (DB_WRITE or DB_READ); 0 when it answers. */
 int db_ping(struct db *db, int side);
+/*
+ * Why this thread's last connection attempt on side failed ("cannot connect
+ * to HOST as 'USER' ...": no password, no server text), or "".
+ */
+const char *db_problem(const struct db *db, int side);
+/* The user name of side's DSN. */
+const char *db_account(const struct db *db, int side);
 
 /* The MySQL client library's version string. */
 const char *db_client_version(void);

@@ -2,10 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /*=== Option table ===*/
 
@@ -102,6 +105,9 @@ static int copy_span(const char *s, size_t n, char *out, size_t cap)
     return 0;
 }
 
+static int parse_params(const char *p, const char *end, struct dsn *out, char *err,
+                        size_t errlen);
+
 #define DSN_FAIL(...)                                                                              \
     do {                                                                                           \
         snprintf(err, errlen, __VA_ARGS__);                                                        \
@@ -186,19 +192,127 @@ int dsn_parse(const char *s, struct dsn *out, char *err, size_t errlen)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
               *c == '_'))
             DSN_FAIL("dsn database name may only hold letters, digits and '_'");
-    if (q < end) {
-        const char *v = q + 1;
-        if (strncmp(v, "socket=", 7) != 0)
-            DSN_FAIL("dsn accepts only the 'socket' parameter");
-        v += 7;
-        if (*v == '\0')
-            DSN_FAIL("dsn socket path is empty");
-        if (strchr(v, '&'))
-            DSN_FAIL("dsn accepts only the 'socket' parameter");
-        if (pct_decode(v, strlen(v), out->socket, sizeof(out->socket)))
-            DSN_FAIL("dsn socket path is badly percent-encoded or too long");
+    if (q < end && q + 1 == end)
+        DSN_FAIL("dsn has a '?' and no parameters");
+    if (q < end && parse_params(q + 1, end, out, err, errlen))
+        return -1;
+    return 0;
+}
+
+static const char *const ssl_mode_names[] = {
+    [DSN_SSL_PREFERRED] = "preferred",         [DSN_SSL_DISABLED] = "disabled",
+    [DSN_SSL_REQUIRED] = "required",           [DSN_SSL_VERIFY_CA] = "verify-ca",
+    [DSN_SSL_VERIFY_IDENTITY] = "verify-identity",
+};
+
+const char *dsn_ssl_mode_name(enum ssl_mode m)
+{
+    return (unsigned)m < sizeof(ssl_mode_names) / sizeof(ssl_mode_names[0]) ? ssl_mode_names[m]
+                                                                             : "?";
+}
+
+/* The parameters after '?': NAME=VALUE pairs joined by '&', each name at most once. */
+static int parse_params(const char *p, const char *end, struct dsn *out, char *err,
+                        size_t errlen)
+{
+    enum { P_SOCKET, P_MODE, P_CA, P_CERT, P_KEY, P__COUNT };
+    static const char *const names[P__COUNT] = {"socket", "ssl-mode", "ssl-ca", "ssl-cert",
+                                                "ssl-key"};
+    char *const targets[P__COUNT] = {out->socket, NULL, out->ssl_ca, out->ssl_cert,
+                                     out->ssl_key};
+    const size_t caps[P__COUNT] = {sizeof(out->socket), 0, sizeof(out->ssl_ca),
+                                   sizeof(out->ssl_cert), sizeof(out->ssl_key)};
+    bool seen[P__COUNT] = {false};
+
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        size_t nlen = eq ? (size_t)(eq - p) : (size_t)(stop - p);
+        int k = -1;
+        for (int i = 0; i < P__COUNT; i++)
+            if (strlen(names[i]) == nlen && strncmp(p, names[i], nlen) == 0)
+                k = i;
+        if (k < 0)
+            DSN_FAIL("dsn has an unknown parameter '%.*s' (known: socket, ssl-mode, ssl-ca, "
+                     "ssl-cert, ssl-key)",
+                     (int)(nlen > 40 ? 40 : nlen), p);
+        if (seen[k])
+            DSN_FAIL("dsn has the parameter '%s' twice", names[k]);
+        seen[k] = true;
+        if (!eq || eq + 1 == stop)
+            DSN_FAIL("dsn parameter '%s' has no value", names[k]);
+        if (k == P_MODE) {
+            size_t vlen = (size_t)(stop - eq - 1);
+            int m = -1;
+            for (int i = 0; i < (int)(sizeof(ssl_mode_names) / sizeof(ssl_mode_names[0])); i++)
+                if (strlen(ssl_mode_names[i]) == vlen && strncmp(eq + 1, ssl_mode_names[i], vlen) == 0)
+                    m = i;
+            if (m < 0)
+                DSN_FAIL("dsn ssl-mode must be disabled, preferred, required, verify-ca or "
+                         "verify-identity");
+            out->ssl_mode = (enum ssl_mode)m;
+        } else if (pct_decode(eq + 1, (size_t)(stop - eq - 1), targets[k], caps[k])) {
+            DSN_FAIL("dsn %s is badly percent-encoded or too long", names[k]);
+        }
+        p = amp ? amp + 1 : end;
+        if (amp && p == end)
+            DSN_FAIL("dsn ends with '&'");
+    }
+    if ((out->ssl_mode == DSN_SSL_VERIFY_CA || out->ssl_mode == DSN_SSL_VERIFY_IDENTITY) &&
+        !out->ssl_ca[0])
+        DSN_FAIL("dsn ssl-mode=%s needs ssl-ca (the CA that signed the server's certificate)",
+                 dsn_ssl_mode_name(out->ssl_mode));
+    if (!out->ssl_cert[0] != !out->ssl_key[0])
+        DSN_FAIL("dsn needs ssl-cert and ssl-key together (a client certificate and its key)");
+    if (out->ssl_mode == DSN_SSL_DISABLED && (out->ssl_ca[0] || out->ssl_cert[0]))
+        DSN_FAIL("dsn has ssl-ca, ssl-cert or ssl-key with ssl-mode=disabled");
+    if (out->socket[0] && (out->ssl_mode >= DSN_SSL_REQUIRED || out->ssl_ca[0] || out->ssl_cert[0]))
+        DSN_FAIL("dsn socket is a local connection, which never uses TLS: drop the ssl "
+                 "parameters or connect over TCP");
+    return 0;
+}
+
+int dsn_check_files(const struct dsn *d, char *err, size_t errlen)
+{
+    const char *const names[] = {"ssl-ca", "ssl-cert", "ssl-key"};
+    const char *const paths[] = {d->ssl_ca, d->ssl_cert, d->ssl_key};
+
+    for (size_t i = 0; i < 3; i++) {
+        struct stat st;
+        int fd;
+        if (!paths[i][0])
+            continue;
+        fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+            snprintf(err, errlen, "%s file %s cannot be read: %s", names[i], paths[i],
+                     fd < 0 ? strerror(errno) : "not a regular file");
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        close(fd);
     }
     return 0;
+}
+
+void dsn_redact(const char *s, char *out, size_t outlen)
+{
+    static const char scheme[] = "mysql://";
+    const char *u = strncmp(s, scheme, sizeof(scheme) - 1) == 0 ? s + sizeof(scheme) - 1 : s;
+    const char *slash = strchr(u, '/'), *at = NULL, *colon;
+
+    if (!slash)
+        slash = u + strlen(u);
+    for (const char *c = u; c < slash; c++)
+        if (*c == '@')
+            at = c;
+    if (!at) /* no user part to tell the password from: show none of it */
+        snprintf(out, outlen, "%.*s***%s", (int)(u - s), s, slash);
+    else if ((colon = memchr(u, ':', (size_t)(at - u))))
+        snprintf(out, outlen, "%.*s:***%s", (int)(colon - s), s, at);
+    else
+        snprintf(out, outlen, "%s", s);
 }
 
 /*=== Options ===*/
@@ -217,9 +331,11 @@ static int set_option(struct config *cfg, const struct option_def *o, const char
         strcpy(target, val);
         return 0;
     case OPT_DSN: {
-        char why[160];
-        if (dsn_parse(val, (struct dsn *)target, why, sizeof(why))) {
-            snprintf(err, errlen, "%s: %s", src, why);
+        char why[700], shown[300];
+        if (dsn_parse(val, (struct dsn *)target, why, sizeof(why)) ||
+            dsn_check_files((struct dsn *)target, why, sizeof(why))) {
+            dsn_redact(val, shown, sizeof(shown));
+            snprintf(err, errlen, "%s %s: %s", src, shown, why);
             return -1;
         }
         return 0;
@@ -349,6 +465,13 @@ void config_usage(void)
     for (size_t i = 0; i < N_OPTIONS; i++)
         printf("  %-22s %-26s %s (default: %s)\n", options[i].flag, options[i].env,
                options[i].help, options[i].def ? options[i].def : "none");
-    printf("\nA DSN is mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=/path/to.sock],\n"
-           "with percent-encoding in the user and password.\n");
+    printf("\nA DSN is mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAM=VALUE&...],\n"
+           "with percent-encoding in the user, the password and the values. Parameters:\n"
+           "  socket=/path/to.sock   a local socket instead of TCP (never TLS)\n"
+           "  ssl-mode=MODE          disabled, preferred (default: TLS whenever the server\n"
+           "                         offers it), required (TLS, certificate not checked),\n"
+           "                         verify-ca (signed by ssl-ca), verify-identity (and\n"
+           "                         issued for the DSN's host)\n"
+           "  ssl-ca=, ssl-cert=, ssl-key=   PEM files: the server's CA, a client\n"
+           "                         certificate and its key\n");
 }

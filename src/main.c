@@ -168,7 +168,7 @@ static int serve(const struct config *cfg)
 int main(int argc, char **argv)
 {
     struct config cfg;
-    char err[300];
+    char err[1200];
 
     if (config_parse(&cfg, argc, argv, env_get, err, sizeof(err))) {
         fprintf(stderr, "cqrsd: %s\n", err);

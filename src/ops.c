@@ -35,9 +35,18 @@ void handle_readyz(const struct request *rq, struct reply *r)
         reply_json(r, 200, ok, sizeof(ok) - 1);
         return;
     }
-    problem(r, P_DATABASE_UNAVAILABLE, "%s", !w && !rd ? "the write and read accounts do not answer"
-                                              : !w     ? "the write account does not answer"
-                                                       : "the read account does not answer");
+    {
+        /* name the accounts and, when a connection was refused, why */
+        const char *why = db_problem(db, !w ? DB_WRITE : DB_READ);
+        if (!w && !rd)
+            problem(r, P_DATABASE_UNAVAILABLE, "the write account '%s' and the read account '%s' "
+                    "do not answer%s%s", db_account(db, DB_WRITE), db_account(db, DB_READ),
+                    why[0] ? ": " : "", why);
+        else
+            problem(r, P_DATABASE_UNAVAILABLE, "the %s account '%s' does not answer%s%s",
+                    !w ? "write" : "read", db_account(db, !w ? DB_WRITE : DB_READ),
+                    why[0] ? ": " : "", why);
+    }
 }
 
 void handle_openapi(const struct request *rq, struct reply *r)

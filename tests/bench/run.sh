@@ -183,6 +183,20 @@ if $SMOKE; then
         "(a full run, BENCH_SECONDS >= 10, seeds 10000 and 1000)"
 fi
 
+# TLS: the server offers it (a CA and a server certificate for 127.0.0.1 made
+# here with openssl) but does not require it; the clear-text runs say
+# ssl-mode=disabled, the TLS runs ssl-mode=required
+mkdir -p "$T/tls"
+( cd "$T/tls" &&
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+      -subj "/CN=cqrsd bench CA" &&
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" &&
+  printf 'subjectAltName=IP:127.0.0.1\n' >server.ext &&
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+      -days 2 -extfile server.ext ) >"$T/tls/openssl.out" 2>&1 ||
+    { cat "$T/tls/openssl.out" >&2; die "openssl could not make the certificates"; }
+MARIADB_TUNING="$MARIADB_TUNING --ssl-ca=$T/tls/ca.pem --ssl-cert=$T/tls/server.pem --ssl-key=$T/tls/server.key"
+
 DB_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 while [ "$HTTP_PORT" = "$DB_PORT" ]; do HTTP_PORT=$(free_port); done
@@ -201,7 +215,8 @@ DB_VARS=$(SQL_DB= sqlq "SELECT JSON_OBJECT('version', VERSION(),
     'innodb_flush_method', CONCAT(@@innodb_flush_method),
     'innodb_doublewrite', CONCAT(@@innodb_doublewrite),
     'log_bin', CONCAT(@@log_bin), 'max_connections', CONCAT(@@max_connections),
-    'thread_handling', CONCAT(@@thread_handling), 'query_cache_type', CONCAT(@@query_cache_type))" 2>/dev/null) ||
+    'thread_handling', CONCAT(@@thread_handling), 'query_cache_type', CONCAT(@@query_cache_type),
+    'have_ssl', CONCAT(@@have_ssl))" 2>/dev/null) ||
     die "cannot read the server's settings"
 echo "mariadb: $(echo "$DB_VARS" | jq -r '.version') on 127.0.0.1:$DB_PORT (TCP), data in $T/db"
 echo "  $(echo "$DB_VARS" | jq -r 'del(.version) | to_entries | map("\(.key)=\(.value)") | join(" ")')"
@@ -209,8 +224,10 @@ echo "  $(echo "$DB_VARS" | jq -r 'del(.version) | to_entries | map("\(.key)=\(.
     die "innodb_flush_log_at_trx_commit is not 1"
 
 export CQRSD_ADMIN_DSN="mysql://root@127.0.0.1:$DB_PORT/"
-export CQRSD_WRITE_DSN="mysql://cqrs_writer:cqrs_writer@127.0.0.1:$DB_PORT/cqrs"
-export CQRSD_READ_DSN="mysql://cqrs_reader:cqrs_reader@127.0.0.1:$DB_PORT/cqrs"
+WRITE_DSN="mysql://cqrs_writer:cqrs_writer@127.0.0.1:$DB_PORT/cqrs"
+READ_DSN="mysql://cqrs_reader:cqrs_reader@127.0.0.1:$DB_PORT/cqrs"
+export CQRSD_WRITE_DSN="$WRITE_DSN?ssl-mode=disabled"
+export CQRSD_READ_DSN="$READ_DSN?ssl-mode=disabled"
 unset CQRSD_COMMAND_TOKEN_FILE CQRSD_CORS_ORIGINS CQRSD_MAX_BODY CQRSD_LISTEN CQRSD_THREADS
 build/cqrsd migrate >"$T/migrate.out" 2>&1 || { cat "$T/migrate.out" >&2; die "migrate failed"; }
 # for the cost of gap-free event positions: the event store with an
@@ -224,17 +241,20 @@ sqlq "CREATE TABLE events_unordered LIKE events;
 URL="http://127.0.0.1:$HTTP_PORT"
 # a private copy: a rebuild of build/cqrsd during the run changes nothing here
 cp build/cqrsd "$T/cqrsd" || die "cannot copy build/cqrsd"
-"$T/cqrsd" serve --listen "127.0.0.1:$HTTP_PORT" --threads "$DAEMON_THREADS" \
-    --log-format text >/dev/null 2>"${BENCH_DAEMON_LOG:-/dev/null}" &
-daemon_pid=$!
-for _ in $(seq 1 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && break
-    kill -0 "$daemon_pid" 2>/dev/null || die "the daemon exited at start"
-    sleep 0.1
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] || die "the daemon is not ready"
+start_bench_daemon() { # start the daemon with the CQRSD_*_DSN of the environment; sets daemon_pid
+    "$T/cqrsd" serve --listen "127.0.0.1:$HTTP_PORT" --threads "$DAEMON_THREADS" \
+        --log-format text >/dev/null 2>>"${BENCH_DAEMON_LOG:-/dev/null}" &
+    daemon_pid=$!
+    for _ in $(seq 1 100); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && break
+        kill -0 "$daemon_pid" 2>/dev/null || die "the daemon exited at start"
+        sleep 0.1
+    done
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] || die "the daemon is not ready"
+}
+start_bench_daemon
 echo "cqrsd: build/cqrsd (run from a copy) serve --threads $DAEMON_THREADS --log-format text on $URL," \
-    "stderr to ${BENCH_DAEMON_LOG:-/dev/null}"
+    "stderr to ${BENCH_DAEMON_LOG:-/dev/null}; DSNs over TCP with ssl-mode=disabled"
 
 #=== Seeding, through POST /commands ===
 
@@ -499,6 +519,27 @@ fi
 stop_daemon
 [ "$daemon_exit" = 0 ] || ERRORS+=("the daemon exited with '$daemon_exit' after SIGTERM (want 0)")
 
+#=== The same daemon with TLS to the database ===
+
+# the connections are long-lived: TLS costs the handshake once per connection
+# and the record encryption of every statement and result
+ssl0=$(SQL_DB= sqlq "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SSL_FINISHED_ACCEPTS'")
+CQRSD_WRITE_DSN="$WRITE_DSN?ssl-mode=required" CQRSD_READ_DSN="$READ_DSN?ssl-mode=required" \
+    start_bench_daemon
+echo "cqrsd again, DSNs with ssl-mode=required (TLS over TCP):"
+wrk -t"$WRK_THREADS" -c64 -d"$((SECS < 3 ? SECS : 3))s" -s "$here/wrk/get_product.lua" "$URL" -- \
+    "$T/products.ids" >"$T/warmup-tls.out" 2>&1 || die "wrk warm-up failed (TLS)"
+ssl1=$(SQL_DB= sqlq "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SSL_FINISHED_ACCEPTS'")
+# every handler worker holds a write and a read session, plus the readers and pollers
+TLS_SESSIONS=$((ssl1 - ssl0))
+[ "$TLS_SESSIONS" -ge "$DAEMON_THREADS" ] ||
+    ERRORS+=("TLS: the server finished only $TLS_SESSIONS TLS handshakes for the daemon's sessions")
+run_wrk get16_tls 16 get_product.lua "$T/products.ids"
+run_wrk get64_tls 64 get_product.lua "$T/products.ids"
+run_wrk order16_tls 16 place_order.lua "$T/products.ids" "$T/customers.ids"
+stop_daemon
+[ "$daemon_exit" = 0 ] || ERRORS+=("the TLS daemon exited with '$daemon_exit' after SIGTERM (want 0)")
+
 #=== The table and build/bench.json ===
 
 pair() { # ID WORKLOAD CQRSD_NAME DB_NAME DB_WHAT
@@ -521,6 +562,21 @@ pair() { # ID WORKLOAD CQRSD_NAME DB_NAME DB_WHAT
     pair price16 "POST /commands UpdateProductPrice" price16_cqrsd price16_db \
         "the UpdateProductPrice transaction (prepared, writer, READ COMMITTED, 16 threads)"
 } | jq -s . >"$T/workloads.json"
+tls_pair() { # ID WORKLOAD CLEAR_NAME TLS_NAME
+    jq -n --arg id "$1" --arg w "$2" --slurpfile c "$T/$3.json" --slurpfile t "$T/$4.json" '
+        { id: $id, workload: $w, connections: $c[0].connections,
+          clear_rps: $c[0].rps, tls_rps: $t[0].rps, clear_p99_ms: $c[0].p99_ms,
+          tls_p99_ms: $t[0].p99_ms, ratio: ($t[0].rps / $c[0].rps),
+          clear_daemon_cpu_s_per_1000: $c[0].daemon_cpu_s_per_1000,
+          tls_daemon_cpu_s_per_1000: $t[0].daemon_cpu_s_per_1000,
+          clear_mariadb_cpu_s_per_1000: $c[0].mariadb_cpu_s_per_1000,
+          tls_mariadb_cpu_s_per_1000: $t[0].mariadb_cpu_s_per_1000, tls: $t[0] }'
+}
+{
+    tls_pair get16 "GET /queries/products/{id}" get16_cqrsd get16_tls
+    tls_pair get64 "GET /queries/products/{id}" get64_cqrsd get64_tls
+    tls_pair order16 "POST /commands PlaceOrder (1-3 products)" order16_cqrsd order16_tls
+} | jq -s . >"$T/tls.json"
 # what gap-free positions cost: the same database-only PlaceOrder transaction
 # taking its position from event_head (as the daemon does) and from an
 # AUTO_INCREMENT column (positions may become visible out of order)
@@ -534,7 +590,8 @@ mkdir -p build
 jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db "$DB_VARS" \
     --arg opts "$MARIADB_TUNING" --argjson secs "$SECS" --argjson smoke "$SMOKE" \
     --argjson ncpu "$NCPU" --arg load "$LOAD_BEFORE" --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    --slurpfile positions "$T/positions.json" --argjson hwm64 "${VMHWM_64:-0}" --argjson hwmend "${VMHWM_END:-0}" \
+    --slurpfile positions "$T/positions.json" --slurpfile tls "$T/tls.json" \
+    --argjson tlssessions "$TLS_SESSIONS" --argjson hwm64 "${VMHWM_64:-0}" --argjson hwmend "${VMHWM_END:-0}" \
     --arg dexit "$daemon_exit" --argjson minstock "${min_stock:-0}" \
     --argjson threads "$DAEMON_THREADS" --arg dlog "${BENCH_DAEMON_LOG:-/dev/null}" \
     --arg kernel "$(uname -r)" --arg wrkv "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)" \
@@ -552,6 +609,8 @@ jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db
       seeding: $seed,
       workloads: $wl,
       event_positions: $positions[0],
+      tls: { note: "the same daemon with ssl-mode=required (TLS over TCP) against ssl-mode=disabled; ratio = TLS req/s / clear-text req/s",
+             tls_handshakes_finished_by_the_server: $tlssessions, workloads: $tls[0] },
       daemon: { vmhwm_kib_after_get64: $hwm64, vmhwm_kib_at_end: $hwmend,
                 exit_status_after_sigterm: $dexit },
       targets: [
@@ -565,6 +624,8 @@ jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db
           want: 2, got: $by.get64.p99_ratio, met: ($by.get64.p99_ratio != null and $by.get64.p99_ratio <= 2) },
         { target: "PlaceOrder: >= 90 % of the database-only transaction",
           want: 0.9, got: $by.order16.ratio, met: ($by.order16.ratio >= 0.9) },
+        ($tls[0][] | { target: "\(.workload), \(.connections) connections, TLS to the database: >= 90 % of clear text",
+          want: 0.9, got: .ratio, met: (.ratio >= 0.9) }),
         { target: "peak RSS (VmHWM) <= 32 MiB with 64 connections",
           want: 32768, got: $hwm64, met: ($hwm64 <= 32768) } ],
       errors: $errors }' >build/bench.json || die "could not write build/bench.json"
@@ -594,6 +655,17 @@ jq -r '
       f(.db_only.other_processes_pct; 0)]
       | @tsv)' build/bench.json | align
 echo "(when the cores are saturated, ratio ~ db-only sum / cqrsd sum: the daemon's CPU is taken from MariaDB's)"
+echo
+echo "TLS to the database (ssl-mode=required over TCP) beside clear text (ssl-mode=disabled), the same"
+echo "daemon and data; $(jq -r .tls.tls_handshakes_finished_by_the_server build/bench.json) TLS sessions finished by the server for the daemon:"
+jq -r '
+    def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
+    (["workload", "conns", "clear req/s", "TLS req/s", "TLS/clear", "clear p99", "TLS p99",
+      "cqrsd cpu/1000 clear", "TLS", "mariadb cpu/1000 clear", "TLS"] | @tsv),
+    (.tls.workloads[] | [.workload, .connections, f(.clear_rps; 0), f(.tls_rps; 0), f(.ratio; 2),
+      f(.clear_p99_ms; 2), f(.tls_p99_ms; 2), f(.clear_daemon_cpu_s_per_1000; 3),
+      f(.tls_daemon_cpu_s_per_1000; 3), f(.clear_mariadb_cpu_s_per_1000; 3),
+      f(.tls_mariadb_cpu_s_per_1000; 3)] | @tsv)' build/bench.json | align
 echo
 jq -r '"cqrsd peak RSS (VmHWM): \(.daemon.vmhwm_kib_after_get64) KiB after the 64-connection run, \(.daemon.vmhwm_kib_at_end) KiB at the end"' build/bench.json
 jq -r '.event_positions | "gap-free event positions: the database-only PlaceOrder transaction at 16 threads ran \(.gap_free_ops_per_s | round) ops/s (p99 \(.gap_free_p99_ms) ms) with them, \(.auto_increment_ops_per_s | round) ops/s (p99 \(.auto_increment_p99_ms) ms) with an AUTO_INCREMENT position instead: they cost \(.cost_pct * 10 | round / 10) %"' build/bench.json

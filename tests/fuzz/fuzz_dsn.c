@@ -53,6 +53,15 @@ static void check_dsn(const struct dsn *d, const char *what)
     check_terminated(d->host, sizeof(d->host), what);
     check_terminated(d->database, sizeof(d->database), what);
     check_terminated(d->socket, sizeof(d->socket), what);
+    check_terminated(d->ssl_ca, sizeof(d->ssl_ca), what);
+    check_terminated(d->ssl_cert, sizeof(d->ssl_cert), what);
+    check_terminated(d->ssl_key, sizeof(d->ssl_key), what);
+    if ((unsigned)d->ssl_mode > DSN_SSL_VERIFY_IDENTITY)
+        FAIL("%s: ssl-mode %d", what, (int)d->ssl_mode);
+    if (d->ssl_mode >= DSN_SSL_VERIFY_CA && !d->ssl_ca[0])
+        FAIL("%s: a verify mode without ssl-ca", what);
+    if (!d->ssl_cert[0] != !d->ssl_key[0])
+        FAIL("%s: a certificate without its key", what);
     if (d->host[0] == '\0' || d->user[0] == '\0')
         FAIL("%s: parsed with an empty host or user", what);
     if (strpbrk(d->host, "@/? %"))

@@ -3,11 +3,11 @@
 # lints clean with @redocly/cli and matches the route table and the daemon's
 # command rules; GET /metrics (route patterns, exact counters, histograms,
 # promtool); one log line per request (json and text) that never shows a DSN
-# password; docker-compose.yml validates; --help and --version.
+# password; --help and --version. (The Docker stack: 61_compose.sh.)
 # The daemon's bodies and the command rules are checked against the
 # document's schemas with ajv (JSON Schema 2020-12). Installs what it needs
 # when missing: @redocly/cli, ajv and ajv-formats under build/npm (npm),
-# Debian's prometheus (promtool) and docker-compose (apt-get).
+# Debian's prometheus (promtool) (apt-get).
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 SPEC="$top/src/openapi.json"
@@ -23,15 +23,6 @@ cleanup() {
     done
 }
 trap cleanup EXIT
-
-# apt_install PACKAGE: Debian's package, with the lists refreshed when needed
-apt_install() {
-    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q -o DPkg::Lock::Timeout=120 --no-install-recommends "$1" \
-        >>"$T_CASE/apt.log" 2>&1 && return 0
-    timeout 300 apt-get update -q >>"$T_CASE/apt.log" 2>&1
-    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q -o DPkg::Lock::Timeout=120 --no-install-recommends "$1" \
-        >>"$T_CASE/apt.log" 2>&1
-}
 
 # metric NAME{LABELS} FILE: the sample's value (0 when absent)
 metric() {
@@ -529,22 +520,6 @@ stop_daemon t60text >"$T_CASE/stop.out"
 check "text: daemon exit" 0 "$(cat "$T_CASE/stop.out")"
 check "the DSN password appears nowhere in the log" 0 "$(grep -c 'S3cretPw' "$TLOG")"
 URL_BASE=""
-
-# ================= docker-compose =================
-echo "== docker-compose (at $SECONDS s)"
-command -v docker-compose >/dev/null || apt_install docker-compose
-if command -v docker-compose >/dev/null && docker-compose version >/dev/null 2>&1; then
-    (cd "$top" && timeout 60 docker-compose -f docker-compose.yml config -q) >"$T_CASE/compose.out" 2>&1
-    rc=$?
-    check "docker-compose config -q" 0 "$rc"
-    [ "$rc" -ne 0 ] && head -10 "$T_CASE/compose.out"
-    # the check can fail: a broken file is rejected
-    printf 'services:\n  a:\n    image: x\n    ports: 5\n' >"$T_CASE/bad-compose.yml"
-    (cd "$T_CASE" && timeout 60 docker-compose -f bad-compose.yml config -q) >/dev/null 2>&1
-    check "docker-compose rejects a broken file" 1 "$?"
-else
-    echo "SKIP docker-compose: Debian's docker-compose could not be installed or run ($(tail -1 "$T_CASE/apt.log" 2>/dev/null))"
-fi
 
 # ================= --help and --version =================
 echo "== --help and --version (at $SECONDS s)"

@@ -373,7 +373,7 @@ if CQRSD_WRITE_DSN="mysql://cqrs_writer:$PW@127.0.0.1:$DB_PORT/cqrs" start_daemo
     calib "the server's access denied message" server "$s"
     calib "the DSN with its password" secret "mysql://cqrs_writer:$PW@127.0.0.1:$DB_PORT/cqrs"
     calib "the password" fixed "$PW"
-    check "wrong password: /readyz is 503 naming the write account" "503 database-unavailable 1 the write account does not answer" \
+    check "wrong password: /readyz is 503 naming the write account" "503 database-unavailable 1 the write account 'cqrs_writer' does not answer: cannot connect to 127.0.0.1 as 'cqrs_writer' (error 1045)" \
         "$(G /readyz) $(problem) $(jqb .detail)"
     check "wrong password: a command is 503 database-unavailable" "503 database-unavailable 1" "$(C "$(create_json "W1-$U" 1)") $(problem)"
     check "wrong password: queries still answer (the reader is fine)" 200 "$(G "/queries/products/$P")"
@@ -397,7 +397,7 @@ if CQRSD_WRITE_DSN="mysql://cqrs_writer:cqrs_writer@localhost/cqrs?socket=$SOCK"
     check_match "socket: the client library's message (sample)" "Can't connect to local server through socket .$T_CASE/" "$s"
     calib "the client library's socket message" path "$s"
     calib "the socket path" path "$SOCK"
-    check "socket: /readyz is 503" "503 database-unavailable 1 the write and read accounts do not answer" \
+    check "socket: /readyz is 503" "503 database-unavailable 1 the write account 'cqrs_writer' and the read account 'cqrs_reader' do not answer: cannot connect to the local socket as 'cqrs_writer' (error 2002)" \
         "$(G /readyz) $(problem) $(jqb .detail)"
     check "socket: a command is 503 database-unavailable" "503 database-unavailable 1" "$(C "$(create_json "S1-$U" 1)") $(problem)"
     check "socket: a query is 503 database-unavailable" "503 database-unavailable 1" "$(G "/queries/products/$P") $(problem)"

@@ -154,6 +154,16 @@ async_settled() {
     echo "${pending:-0}"
 }
 
+# apt_install PACKAGE: Debian's package, with the lists refreshed when needed
+# (the log: $T_CASE/apt.log)
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q -o DPkg::Lock::Timeout=120 --no-install-recommends "$1" \
+        >>"$T_CASE/apt.log" 2>&1 && return 0
+    timeout 300 apt-get update -q >>"$T_CASE/apt.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q -o DPkg::Lock::Timeout=120 --no-install-recommends "$1" \
+        >>"$T_CASE/apt.log" 2>&1
+}
+
 # uniq_id: a string unique to this run (for skus and emails)
 uniq_id() { echo "$(date +%s%N | tail -c 10)$RANDOM"; }
 

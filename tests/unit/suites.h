@@ -17,5 +17,6 @@ Suite *query_suite(void);
 Suite *log_suite(void);
 Suite *misc_suite(void);
 Suite *work_suite(void);
+Suite *greeting_suite(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* test_config.c - DSN parsing and the flag/environment table (OPERATING.md) */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -228,6 +229,112 @@ START_TEST(dsn_bad_query)
     assert_dsn_bad("mysql://u@h/db?");
     assert_dsn_bad("mysql://u@h/db?socket=/a&x=1");
     assert_dsn_bad("mysql://u@h/db?charset=utf8");
+}
+END_TEST
+
+START_TEST(dsn_tls_parameters)
+{
+    struct dsn d;
+    char err[300];
+    ck_assert_int_eq(dsn_parse("mysql://u@h/db", &d, err, sizeof(err)), 0);
+    ck_assert_int_eq(d.ssl_mode, DSN_SSL_PREFERRED); /* the default of OPERATING.md */
+    ck_assert_str_eq(dsn_ssl_mode_name(d.ssl_mode), "preferred");
+    ck_assert_int_eq(dsn_parse("mysql://u@h/db?ssl-mode=disabled", &d, err, sizeof(err)), 0);
+    ck_assert_int_eq(d.ssl_mode, DSN_SSL_DISABLED);
+    ck_assert_int_eq(dsn_parse("mysql://u@h/db?ssl-mode=required", &d, err, sizeof(err)), 0);
+    ck_assert_int_eq(d.ssl_mode, DSN_SSL_REQUIRED);
+    ck_assert_int_eq(
+        dsn_parse("mysql://u@h/db?ssl-mode=verify-ca&ssl-ca=/etc/ca.pem", &d, err, sizeof(err)), 0);
+    ck_assert_int_eq(d.ssl_mode, DSN_SSL_VERIFY_CA);
+    ck_assert_str_eq(d.ssl_ca, "/etc/ca.pem");
+    ck_assert_int_eq(dsn_parse("mysql://u:p@db.example.com:3306/shop?ssl-ca=%2Fa%20b%2Fca.pem&"
+                               "ssl-mode=verify-identity&ssl-cert=/c.pem&ssl-key=/k.pem",
+                               &d, err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(d.ssl_mode, DSN_SSL_VERIFY_IDENTITY);
+    ck_assert_str_eq(dsn_ssl_mode_name(d.ssl_mode), "verify-identity");
+    ck_assert_str_eq(d.ssl_ca, "/a b/ca.pem");
+    ck_assert_str_eq(d.ssl_cert, "/c.pem");
+    ck_assert_str_eq(d.ssl_key, "/k.pem");
+    ck_assert_str_eq(d.database, "shop");
+    ck_assert_str_eq(d.socket, "");
+    ck_assert_int_eq(dsn_parse("mysql://u@h/db?ssl-mode=required&ssl-cert=/c&ssl-key=/k", &d,
+                               err, sizeof(err)),
+                     0);
+    ck_assert_str_eq(d.ssl_ca, "");
+}
+END_TEST
+
+START_TEST(dsn_tls_bad)
+{
+    assert_dsn_bad("mysql://u@h/db?sslmode=required");           /* unknown parameter */
+    assert_dsn_bad("mysql://u@h/db?ssl-mode=REQUIRED");          /* modes are lower case */
+    assert_dsn_bad("mysql://u@h/db?ssl-mode=require");           /* not a mode */
+    assert_dsn_bad("mysql://u@h/db?ssl-mode=");                  /* no value */
+    assert_dsn_bad("mysql://u@h/db?ssl-mode");                   /* no '=' */
+    assert_dsn_bad("mysql://u@h/db?ssl-mode=required&ssl-mode=disabled"); /* twice */
+    assert_dsn_bad("mysql://u@h/db?ssl-mode=verify-ca");         /* needs ssl-ca */
+    assert_dsn_bad("mysql://u@h/db?ssl-mode=verify-identity");   /* needs ssl-ca */
+    assert_dsn_bad("mysql://u@h/db?ssl-cert=/c.pem");            /* without its key */
+    assert_dsn_bad("mysql://u@h/db?ssl-key=/k.pem");             /* without its certificate */
+    assert_dsn_bad("mysql://u@h/db?ssl-mode=disabled&ssl-ca=/ca.pem");
+    assert_dsn_bad("mysql://u@h/db?ssl-mode=required&");         /* trailing '&' */
+    assert_dsn_bad("mysql://u@h/db?ssl-ca=%zz");                 /* bad escape */
+    assert_dsn_bad("mysql://u@h/db?ssl-ca=%00");                 /* NUL */
+    assert_dsn_bad("mysql://u@h/db?socket=/s.sock&ssl-mode=required"); /* a socket is local */
+    assert_dsn_bad("mysql://u@h/db?socket=/s.sock&ssl-mode=verify-ca&ssl-ca=/ca.pem");
+}
+END_TEST
+
+START_TEST(dsn_socket_with_preferred_or_disabled)
+{
+    struct dsn d;
+    char err[300];
+    ck_assert_int_eq(dsn_parse("mysql://u@h/db?socket=/s.sock&ssl-mode=disabled", &d, err,
+                               sizeof(err)),
+                     0);
+    ck_assert_int_eq(dsn_parse("mysql://u@h/db?ssl-mode=preferred&socket=/s.sock", &d, err,
+                               sizeof(err)),
+                     0);
+    ck_assert_str_eq(d.socket, "/s.sock");
+}
+END_TEST
+
+START_TEST(dsn_files_checked)
+{
+    struct dsn d;
+    char err[300];
+    char path[] = "/tmp/cqrsd-unit-ca-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(dsn_parse("mysql://u@h/db?ssl-mode=verify-ca&ssl-ca=/nonexistent/ca.pem",
+                               &d, err, sizeof(err)),
+                     0);
+    ck_assert_int_eq(dsn_check_files(&d, err, sizeof(err)), -1);
+    assert_one_line(err, "missing ssl-ca");
+    ck_assert_msg(strstr(err, "ssl-ca") && strstr(err, "/nonexistent/ca.pem"), "%s", err);
+    snprintf(d.ssl_ca, sizeof(d.ssl_ca), "%s", path);
+    ck_assert_int_eq(dsn_check_files(&d, err, sizeof(err)), 0);
+    snprintf(d.ssl_ca, sizeof(d.ssl_ca), "/tmp"); /* a directory is not a PEM file */
+    ck_assert_int_eq(dsn_check_files(&d, err, sizeof(err)), -1);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(dsn_redacted)
+{
+    char out[200];
+    dsn_redact("mysql://u:pw-SECRET@h:1/db?ssl-mode=required", out, sizeof(out));
+    ck_assert_str_eq(out, "mysql://u:***@h:1/db?ssl-mode=required");
+    dsn_redact("mysql://u:p:w@x@h/db", out, sizeof(out)); /* the last '@' ends the user part */
+    ck_assert_str_eq(out, "mysql://u:***@h/db");
+    dsn_redact("mysql://root@h/", out, sizeof(out));
+    ck_assert_str_eq(out, "mysql://root@h/");
+    dsn_redact("mysql://u:pw-SECRET/db", out, sizeof(out)); /* no '@': hide it all */
+    ck_assert_str_eq(out, "mysql://***/db");
+    dsn_redact("u:pw-SECRET@h", out, sizeof(out));
+    ck_assert_ptr_null(strstr(out, "SECRET"));
 }
 END_TEST
 
@@ -652,6 +759,27 @@ START_TEST(bad_dsn_flag)
 }
 END_TEST
 
+START_TEST(tls_file_error_names_option_not_password)
+{
+    static const char *a[] = {
+        "--read-dsn", "mysql://cqrs_reader:pw-SECRET-123@h/db?ssl-mode=verify-ca&ssl-ca=/no/ca.pem",
+        NULL};
+    static const char *env[] = {"CQRSD_ADMIN_DSN",
+                                "mysql://root:pw-SECRET-123@h/?ssl-key=/no/k.pem&ssl-cert=/no/c.pem",
+                                NULL};
+    struct config c;
+    char err[1200];
+    ck_assert_int_eq(parse(&c, a, no_env, err, sizeof(err)), -1);
+    assert_one_line(err, "missing ssl-ca");
+    ck_assert_msg(strncmp(err, "--read-dsn mysql://cqrs_reader:***@h/db", 39) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "cannot be read") != NULL, "%s", err);
+    ck_assert_ptr_null(strstr(err, "SECRET"));
+    ck_assert_int_eq(parse(&c, NULL, env, err, sizeof(err)), -1);
+    ck_assert_msg(strncmp(err, "CQRSD_ADMIN_DSN mysql://root:***@h/", 35) == 0, "%s", err);
+    ck_assert_ptr_null(strstr(err, "SECRET"));
+}
+END_TEST
+
 START_TEST(missing_value)
 {
     static const char *a1[] = {"--threads", NULL};
@@ -741,6 +869,12 @@ Suite *config_suite(void)
     tcase_add_test(tc, dsn_bad_ipv6);
     tcase_add_test(tc, dsn_bad_query);
     tcase_add_test(tc, dsn_too_long_parts);
+    tcase_add_test(tc, dsn_tls_parameters);
+    tcase_add_test(tc, dsn_tls_bad);
+    tcase_add_test(tc, dsn_socket_with_preferred_or_disabled);
+    tcase_add_test(tc, dsn_files_checked);
+    tcase_add_test(tc, dsn_redacted);
+    tcase_add_test(tc, tls_file_error_names_option_not_password);
     tcase_add_test(tc, dsn_longest_parts_fit);
     suite_add_tcase(s, tc);
 
