@@ -341,7 +341,16 @@ check_match "verify-views: each admin login was over TLS (logins, TLS, clear, so
 logins_reset "$TDB"
 tool verify-views --admin-dsn "$TA?ssl-mode=required"
 check "verify-views over required: exit 0" 0 "$tool_rc"
+[ "$tool_rc" = 0 ] || cat "$T_CASE/tool.out"
 check_match "verify-views over required: each login over TLS" '^([1-9][0-9]*) \1 0 0$' "$(logins "$TDB" tls_admin)"
+
+# values are percent-decoded, the ssl-mode's too
+logins_reset "$TDB"
+tool verify-views --admin-dsn "$TA?ssl-mode=verify%2Didentity&ssl-ca=$(pct "$C/ca.pem")"
+check "verify-views with a percent-encoded ssl-mode and ssl-ca: exit 0" 0 "$tool_rc"
+[ "$tool_rc" = 0 ] || cat "$T_CASE/tool.out"
+check_match "verify-views with a percent-encoded ssl-mode: each login over TLS" \
+    '^([1-9][0-9]*) \1 0 0$' "$(logins "$TDB" tls_admin)"
 
 # the modes that encrypt, each proved by the server
 CA_COPY="$C/ca copy.pem"
@@ -349,8 +358,8 @@ cp "$C/ca.pem" "$CA_COPY"
 for mode in required verify-ca verify-identity preferred default; do
     case $mode in
     required) w="$TW?ssl-mode=required" r="$TR?ssl-mode=required" ;;
-    verify-ca) # the read DSN's values are percent-encoded (a space and every '/' in the path)
-        w="$TW?ssl-mode=verify-ca&$CA" r="$TR?ssl-mode=verify%2Dca&ssl-ca=$(pct "$CA_COPY")" ;;
+    verify-ca) # the read DSN's ssl-ca is percent-encoded (a space and every '/' in the path)
+        w="$TW?ssl-mode=verify-ca&$CA" r="$TR?ssl-mode=verify-ca&ssl-ca=$(pct "$CA_COPY")" ;;
     verify-identity) w="$TW?$VI" r="$TR?$CA&ssl-mode=verify-identity" ;;
     preferred) w="$TW?ssl-mode=preferred" r="$TR?ssl-mode=preferred&$CA" ;;
     default) w="$TW" r="$TR" ;;
@@ -383,11 +392,14 @@ if daemon rogue-ca-vi "$TW?ssl-mode=verify-identity&ssl-ca=$C/rogue-ca.pem" "$TR
     check "verify-identity with an unrelated CA: the writer never logged in" "0 0 0 0" "$(logins "$TDB" cqrs_writer)"
     stop "verify-identity with an unrelated CA"
 fi
-tool verify-views --admin-dsn "$TA?ssl-mode=verify-ca&ssl-ca=$C/rogue-ca.pem"
-check "verify-views, verify-ca with an unrelated CA: exit 2" 2 "$tool_rc"
-check "verify-views, verify-ca with an unrelated CA: one line" 1 "$(grep -c '' "$T_CASE/tool.out")"
-check_match "verify-views, verify-ca with an unrelated CA: names the mode" 'verify-ca' "$(cat "$T_CASE/tool.out")"
-check "verify-views, verify-ca with an unrelated CA: no password" 0 "$(grep -c -- "$PW" "$T_CASE/tool.out")"
+for sub in migrate verify-views; do
+    tool $sub --admin-dsn "$TA?ssl-mode=verify-ca&ssl-ca=$C/rogue-ca.pem" --write-dsn "$TW?$VI" --read-dsn "$TR?$VI"
+    check "$sub, verify-ca with an unrelated CA: exit 2" 2 "$tool_rc"
+    [ "$tool_rc" = 2 ] || echo "   ($sub said: $(cat "$T_CASE/tool.out"))"
+    check "$sub, verify-ca with an unrelated CA: one line" 1 "$(grep -c '' "$T_CASE/tool.out")"
+    check_match "$sub, verify-ca with an unrelated CA: names the mode" 'verify-ca' "$(cat "$T_CASE/tool.out")"
+    check "$sub, verify-ca with an unrelated CA: no password" 0 "$(grep -c -- "$PW" "$T_CASE/tool.out")"
+done
 
 # a unix socket is local: never TLS, whatever the server offers
 SW="mysql://cqrs_writer:cqrs_writer@localhost/cqrs?socket=$(pct "$TDB/s.sock")"
@@ -462,6 +474,7 @@ for sub in migrate verify-views; do
     logins_reset "$PDB"
     tool $sub --admin-dsn "$PA?ssl-mode=required" --write-dsn "$PW_W" --read-dsn "$PW_R"
     check "$sub, required, no TLS: exit 2" 2 "$tool_rc"
+    [ "$tool_rc" = 2 ] || echo "   ($sub said: $(cat "$T_CASE/tool.out"))"
     check "$sub, required, no TLS: one line" 1 "$(grep -c '' "$T_CASE/tool.out")"
     check_match "$sub, required, no TLS: names the mode" '(^|[^a-z-])required([^a-z-]|$)' "$(cat "$T_CASE/tool.out")"
     check "$sub, required, no TLS: root never logged in over TCP" "0 0 0 0" "$(logins "$PDB" root)"
@@ -486,10 +499,12 @@ else
     fi
     tool migrate --admin-dsn "$TA?$VI" --write-dsn "$TW?$VI" --read-dsn "$TR?$VI"
     check "migrate, verify-identity, db.example.com: exit 2" 2 "$tool_rc"
+    [ "$tool_rc" = 2 ] || echo "   (migrate said: $(cat "$T_CASE/tool.out"))"
     check "migrate, verify-identity, db.example.com: one line" 1 "$(grep -c '' "$T_CASE/tool.out")"
     check_match "migrate, verify-identity, db.example.com: names the mode" 'verify-identity' "$(cat "$T_CASE/tool.out")"
     tool migrate --admin-dsn "$TA?ssl-mode=verify-ca&$CA" --write-dsn "$TW?$VI" --read-dsn "$TR?$VI"
     check "migrate, verify-ca, db.example.com: exit 0" 0 "$tool_rc"
+    [ "$tool_rc" = 0 ] || cat "$T_CASE/tool.out"
 fi
 
 finish
