@@ -4,11 +4,18 @@
 #   2. every statement of sql/ parsed with a MySQL 8 grammar (tests/sqlcheck),
 #      and the includes of src/ and include/ against the module table (tests/layers.py),
 #   3. a throwaway private MariaDB on a free loopback port, `cqrsd migrate`,
-#      the sanitizer build of the daemon, and every tests/integration/NN_*.sh.
+#      the sanitizer build of the daemon, and every tests/integration/NN_*.sh;
+#   4. the same over TLS for a slice of those scripts ($TLS_SLICE, by default
+#      20 30 40: commands, queries, idempotency, the feed): a private
+#      MariaDB with TLS and require_secure_transport=ON, and DSNs with
+#      ssl-mode=verify-identity (the test PKI of tests/integration/tls_lib.sh).
 # Any AddressSanitizer/UndefinedBehaviorSanitizer report is a failure. Ends
 # with "N passed, M failed" and exits non-zero on any failure.
 #   --integration-only   skip 1 and 2
-#   ONLY=NN              run only tests/integration/NN_*.sh
+#   ONLY=NN              run only tests/integration/NN_*.sh (in the TLS pass
+#                        too when NN is in the slice)
+#   PASS=plain|tls       run only the plain or only the TLS pass of 3 and 4
+#   TLS_SLICE="20 30"    the scripts of the TLS pass (empty: no TLS pass)
 #   KEEP=1               keep the temporary directory (logs, bodies) for a look
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,13 +40,17 @@ add_counts() { # parse "N passed, M failed" lines from a file
 }
 
 T=$(mktemp -d /tmp/cqrsd-t.XXXXXX)
+TOP_T=$T # a pass's scripts see T=$TOP_T (plain) or $TOP_T/tls
 export T
 cleanup() {
-    for pidf in "$T"/daemon-*.pid; do
+    for pidf in "$TOP_T"/daemon-*.pid "$TOP_T"/*/daemon-*.pid; do
         [ -f "$pidf" ] && kill -9 "$(cat "$pidf")" 2>/dev/null
     done
-    sh "$top/scripts/mariadb.sh" stop "$T/db" >/dev/null 2>&1
-    rm -rf "$T"
+    # every MariaDB started under $TOP_T (the passes' and the scripts' own)
+    find "$TOP_T" -name mariadbd.pid 2>/dev/null | while read -r pidf; do
+        sh "$top/scripts/mariadb.sh" stop "$(dirname "$pidf")" >/dev/null 2>&1
+    done
+    rm -rf "$TOP_T"
 }
 trap cleanup EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
 trap 'exit 130' INT TERM
@@ -75,74 +86,134 @@ free_port() {
     echo 0
 }
 
-echo "== integration tests"
-DB_PORT=$(free_port)
-export DB_PORT DB_DIR="$T/db"
-if ! sh scripts/mariadb.sh start "$DB_DIR" "$DB_PORT" >"$T/mariadb.out" 2>&1; then
-    cat "$T/mariadb.out"
-    echo "FAIL: the private MariaDB did not start"
-    echo "$pass passed, $((fail + 1)) failed"
-    exit 1
-fi
-export CQRSD_ADMIN_DSN="mysql://root@127.0.0.1:$DB_PORT/"
-export CQRSD_WRITE_DSN="mysql://cqrs_writer:cqrs_writer@127.0.0.1:$DB_PORT/cqrs"
-export CQRSD_READ_DSN="mysql://cqrs_reader:cqrs_reader@127.0.0.1:$DB_PORT/cqrs"
 export CQRSD_BIN="$top/build/asan/cqrsd"
 export CQRSD_RELEASE_BIN="$top/build/cqrsd"
-export ASAN_OPTIONS="log_path=$T/asan:detect_leaks=1:abort_on_error=0"
-export UBSAN_OPTIONS="log_path=$T/ubsan:print_stacktrace=1:halt_on_error=1"
-if ! "$CQRSD_BIN" migrate >"$T/migrate.out" 2>&1; then
-    cat "$T/migrate.out"
-    echo "FAIL: migrate"
-    fail=$((fail + 1))
-fi
-# one shared daemon for the scripts; scripts that need their own start them
-export HTTP_PORT=$(free_port)
-export BASE="http://127.0.0.1:$HTTP_PORT"
-"$CQRSD_BIN" --listen "127.0.0.1:$HTTP_PORT" --threads 8 >"$T/daemon-main.log" 2>&1 &
-echo $! >"$T/daemon-main.pid"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$BASE/healthz" && break
-    sleep 0.1
-done
+export ASAN_OPTIONS="log_path=$TOP_T/asan:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$TOP_T/ubsan:print_stacktrace=1:halt_on_error=1"
 
-for t in tests/integration/[0-9][0-9]_*.sh; do
-    name=$(basename "$t" .sh)
-    if [ -n "${ONLY:-}" ] && [ "${name%%_*}" != "$ONLY" ]; then
-        continue
-    fi
-    echo "-- $name"
-    mkdir -p "$T/$name"
-    start=$(date +%s)
-    T_CASE="$T/$name" timeout 600 bash "$t" >"$T/$name.out" 2>&1
-    rc=$?
-    grep -E '^(FAIL|SKIP)' "$T/$name.out" | head -40
-    add_counts "$T/$name.out" "$name"
-    if [ $rc -ne 0 ] && ! grep -qE '[0-9]+ passed, [1-9][0-9]* failed' "$T/$name.out"; then
-        echo "FAIL $name: exited $rc"
-        tail -5 "$T/$name.out"
+# pass_start [DSN-PARAMS]: a private MariaDB on a free loopback port in $T/db
+# (with TLS from $TOP_T/certs and require_secure_transport=ON when
+# DSN-PARAMS, e.g. "ssl-mode=verify-identity&ssl-ca=...", are given),
+# `cqrsd migrate`, and the shared daemon (BASE); the three DSN variables
+# carry DSN-PARAMS. Exports DB_PORT, DB_DIR, the DSNs, HTTP_PORT and BASE.
+# Returns 1 if the server did not start.
+pass_start() {
+    local q=${1:+?$1}
+    DB_PORT=$(free_port)
+    export DB_PORT DB_DIR="$T/db"
+    if [ -n "$q" ]; then
+        MARIADB_OPTS="--general-log=0 --performance-schema=OFF" tls_db_start "$DB_DIR" "$DB_PORT" "$TOP_T/certs"
+    else
+        sh scripts/mariadb.sh start "$DB_DIR" "$DB_PORT"
+    fi >"$T/mariadb.out" 2>&1 || {
+        cat "$T/mariadb.out"
+        echo "FAIL: the private MariaDB did not start"
+        fail=$((fail + 1))
+        return 1
+    }
+    export CQRSD_ADMIN_DSN="mysql://root@127.0.0.1:$DB_PORT/$q"
+    export CQRSD_WRITE_DSN="mysql://cqrs_writer:cqrs_writer@127.0.0.1:$DB_PORT/cqrs$q"
+    export CQRSD_READ_DSN="mysql://cqrs_reader:cqrs_reader@127.0.0.1:$DB_PORT/cqrs$q"
+    if ! "$CQRSD_BIN" migrate >"$T/migrate.out" 2>&1; then
+        cat "$T/migrate.out"
+        echo "FAIL: migrate"
         fail=$((fail + 1))
     fi
-    tail -1 "$T/$name.out" | sed "s/^/   $name: /"
-    echo "   ($(($(date +%s) - start)) s)"
-done
+    # one shared daemon for the scripts; scripts that need their own start them
+    HTTP_PORT=$(free_port)
+    export HTTP_PORT BASE="http://127.0.0.1:$HTTP_PORT"
+    "$CQRSD_BIN" --listen "127.0.0.1:$HTTP_PORT" --threads 8 >"$T/daemon-main.log" 2>&1 &
+    echo $! >"$T/daemon-main.pid"
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "$BASE/healthz" && break
+        sleep 0.1
+    done
+}
 
-# stop the shared daemon the way an operator does: SIGTERM, exit 0
-if [ -f "$T/daemon-main.pid" ]; then
-    pid=$(cat "$T/daemon-main.pid")
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    rc=$?
-    rm -f "$T/daemon-main.pid"
-    if [ $rc -eq 0 ]; then pass=$((pass + 1)); else
-        fail=$((fail + 1))
-        echo "FAIL shared daemon: exit $rc after SIGTERM"
-        tail -20 "$T/daemon-main.log"
+# pass_scripts LABEL SCRIPTS...: run each script (ONLY= filters), counting
+pass_scripts() {
+    local label=$1 t name start rc
+    shift
+    for t in "$@"; do
+        name=$(basename "$t" .sh)
+        if [ -n "${ONLY:-}" ] && [ "${name%%_*}" != "$ONLY" ]; then
+            continue
+        fi
+        echo "-- $label$name"
+        mkdir -p "$T/$name"
+        start=$(date +%s)
+        T_CASE="$T/$name" timeout 600 bash "$t" >"$T/$name.out" 2>&1
+        rc=$?
+        grep -E '^(FAIL|SKIP)' "$T/$name.out" | head -40
+        add_counts "$T/$name.out" "$label$name"
+        if [ $rc -ne 0 ] && ! grep -qE '[0-9]+ passed, [1-9][0-9]* failed' "$T/$name.out"; then
+            echo "FAIL $label$name: exited $rc"
+            tail -5 "$T/$name.out"
+            fail=$((fail + 1))
+        fi
+        tail -1 "$T/$name.out" | sed "s/^/   $name: /"
+        echo "   ($(($(date +%s) - start)) s)"
+    done
+}
+
+# pass_stop: stop the shared daemon the way an operator does (SIGTERM, exit
+# 0), then the pass's MariaDB
+pass_stop() {
+    local pid rc
+    if [ -f "$T/daemon-main.pid" ]; then
+        pid=$(cat "$T/daemon-main.pid")
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        rc=$?
+        rm -f "$T/daemon-main.pid"
+        if [ $rc -eq 0 ]; then pass=$((pass + 1)); else
+            fail=$((fail + 1))
+            echo "FAIL shared daemon: exit $rc after SIGTERM"
+            tail -20 "$T/daemon-main.log"
+        fi
     fi
+    sh "$top/scripts/mariadb.sh" stop "$T/db" >/dev/null 2>&1
+}
+
+if [ "${PASS:-plain}" != tls ]; then
+    echo "== integration tests"
+    if ! pass_start; then
+        echo "$pass passed, $fail failed"
+        exit 1
+    fi
+    pass_scripts "" tests/integration/[0-9][0-9]_*.sh
+    pass_stop
 fi
 
-# stop the shared MariaDB before the smoke runs: the benchmark starts its own
-sh "$top/scripts/mariadb.sh" stop "$T/db" >/dev/null 2>&1
+# the TLS pass: the slice's scripts whose number ONLY selects
+tls_scripts=()
+for n in ${TLS_SLICE-20 30 40}; do
+    [ -n "${ONLY:-}" ] && [ "$n" != "$ONLY" ] && continue
+    for t in tests/integration/"$n"_*.sh; do
+        [ -f "$t" ] && tls_scripts+=("$t")
+    done
+done
+if [ "${PASS:-tls}" != plain ] && [ ${#tls_scripts[@]} -gt 0 ]; then
+    echo "== integration tests over TLS (require_secure_transport=ON, ssl-mode=verify-identity)"
+    . tests/integration/tls_lib.sh
+    export T="$TOP_T/tls"
+    mkdir -p "$T"
+    if ! tls_certs "$TOP_T/certs"; then
+        echo "FAIL: the test PKI (openssl)"
+        fail=$((fail + 1))
+    elif pass_start "ssl-mode=verify-identity&ssl-ca=$TOP_T/certs/ca.pem"; then
+        pass_scripts "tls/" "${tls_scripts[@]}"
+        # the pass proves something only if the server refused clear text and did TLS
+        tls_proof=$(tls_sql "$DB_DIR" "SELECT @@require_secure_transport, VARIABLE_VALUE > 0
+            FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SSL_FINISHED_ACCEPTS'" | tr '\t' ' ')
+        if [ "$tls_proof" = "1 1" ]; then pass=$((pass + 1)); else
+            fail=$((fail + 1))
+            echo "FAIL TLS pass: want require_secure_transport and TLS handshakes ('1 1') got '$tls_proof'"
+        fi
+        pass_stop
+    fi
+    export T="$TOP_T"
+fi
 
 if [ "$only_integration" = no ] && [ -z "${ONLY:-}" ]; then
     if [ -f tests/fuzz/run.sh ]; then
