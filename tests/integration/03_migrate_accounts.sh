@@ -207,6 +207,13 @@ for t in $VIEWS; do
         "$(echo "$wg" | grep "\`$t\`")"
     allowed "writer can SELECT $t" cqrs_writer "SELECT COUNT(*) FROM \`$t\`"
 done
+# PlaceOrder and CancelOrder lock the customer's row (SELECT ... FOR UPDATE):
+# MySQL 8.0.22+ asks UPDATE (or DELETE, or LOCK TABLES) beside SELECT for that
+check "SHOW GRANTS writer: SELECT, INSERT, UPDATE on customers" \
+    "GRANT SELECT, INSERT, UPDATE ON \`cqrs\`.\`customers\` TO \`cqrs_writer\`@\`%\`" \
+    "$(echo "$wg" | grep "\`customers\`")"
+allowed "writer can lock a customer row" cqrs_writer \
+    "START TRANSACTION; SELECT id FROM customers WHERE id = 0 FOR UPDATE; ROLLBACK"
 # the triggers do write the views, with their definer's rights
 check "no trigger runs as the writer" "" \
     "$(sql "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'cqrs'
