@@ -35,6 +35,9 @@
 //   - IN/ANY/ALL/SOME (SELECT ... LIMIT ...): MySQL refuses LIMIT in such a subquery;
 //   - VALUES(col) in ON DUPLICATE KEY UPDATE (deprecated since MySQL 8.0.20),
 //     integer display widths and ZEROFILL (deprecated since 8.0.17), FLOAT(M,D);
+//   - in a trigger or routine body, a string literal with an escape, a doubled
+//     quote or an introducer: MySQL stores its value, so migrate's comparison
+//     with sql/ would re-create it on every run;
 //   - CAST(... AS JSON) (MariaDB has no JSON cast), CREATE OR REPLACE of anything
 //     but a view, CREATE TRIGGER/FUNCTION/PROCEDURE IF NOT EXISTS (MySQL 8.0.29+),
 //     MariaDB's max_statement_time (MySQL's is max_execution_time), sequences
@@ -209,6 +212,23 @@ function lintText(text) {
   rule(/\b(NEXTVAL|LASTVAL|SETVAL)\s*\(|\bNEXT\s+VALUE\s+FOR\b/gi, () => 'sequences are MariaDB\'s only');
   rule(/\bPERSISTENT\b/gi, () => 'PERSISTENT is MariaDB\'s word (MySQL and MariaDB: STORED)');
   rule(/\bRETURNING\b/gi, () => 'RETURNING is MariaDB\'s only');
+  // A stored body keeps a string literal's value, not its text, on MySQL
+  // (information_schema's ACTION_STATEMENT, ROUTINE_DEFINITION): 'it''s' comes
+  // back as 'it's', an introducer (_utf8mb4'x') is gone. migrate compares the
+  // bodies with sql/ and would re-create such a trigger or routine on every run.
+  if (/^\s*CREATE\s+(?:DEFINER\s*=\s*\S+\s+)?(TRIGGER|FUNCTION|PROCEDURE)\b/i.test(m)) {
+    for (let i = 0; i < m.length; i++) {
+      const c = m[i];
+      if ((c !== "'" && c !== '"') || text[i] !== c) continue;
+      let end = i + 1;                                   // the same walk as mask()
+      while (end < text.length && text[end] !== c) end += text[end] === '\\' ? 2 : 1;
+      const body = text.slice(i + 1, end);
+      if (body.includes('\\') || text[end + 1] === c || /_[A-Za-z0-9]+\s*$/.test(m.slice(0, i)))
+        found.push({ index: i, message: 'an escape, doubled quote or introducer in a string literal of a stored body: ' +
+          'MySQL stores the value, so migrate would find the body changed on every run' });
+      i = end;
+    }
+  }
   // LIMIT inside IN/ANY/ALL/SOME (SELECT ...): find the subquery's closing parenthesis
   for (const hit of m.matchAll(/\b(IN|ANY|ALL|SOME)\s*\(\s*SELECT\b/gi)) {
     let depth = 0;
