@@ -758,3 +758,8 @@ unsigned long db_admin_thread_id(struct db_admin *a)
 {
     return mysql_thread_id(a->my);
 }
+
+unsigned db_admin_errno(struct db_admin *a)
+{
+    return mysql_errno(a->my);
+}
