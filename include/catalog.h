@@ -74,6 +74,22 @@ struct catalog_entry {
 extern const struct catalog_entry catalog[Q__COUNT];
 
 /*
+ * The texts db.c sends by itself, outside the prepared statements: the
+ * session setup of every daemon connection and the transaction statements.
+ * Here, like the catalog, so that tests/sqlcheck checks them too.
+ */
+enum s {
+    S_SESSION_SETUP,     /* MYSQL_INIT_COMMAND: time zone and lock waits */
+    S_SESSION_ISOLATION, /* MYSQL_INIT_COMMAND: READ COMMITTED */
+    S_TX_BEGIN,
+    S_TX_SAVEPOINT,
+    S_TX_ROLLBACK_SAVEPOINT,
+    S__COUNT
+};
+
+extern const struct catalog_entry catalog_session[S__COUNT];
+
+/*
  * The result columns of the statements that return rows, by name, in the
  * order of their SELECT lists in catalog.c (read them with db_i64 / db_str).
  */

@@ -121,6 +121,8 @@ int db_admin_send(struct db_admin *a, const char *sql, size_t len, char *err, si
 int db_admin_wait(struct db_admin *a, char *err, size_t errlen);
 /* The server's id of this connection (CONNECTION_ID()). */
 unsigned long db_admin_thread_id(struct db_admin *a);
+/* The error number of the last statement (0: none). */
+unsigned db_admin_errno(struct db_admin *a);
 
 /*
  * A statement with two integer parameters (?, ?), prepared on the server, and

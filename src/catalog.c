@@ -145,3 +145,15 @@ const struct catalog_entry catalog[Q__COUNT] = {
     /* the top positions, to see commits still becoming visible (feed.c feed_head) */
     R(Q_EVENTS_TOP, "SELECT position FROM events ORDER BY position DESC LIMIT ?"),
 };
+
+#define S(id, text) [id] = {DB_WRITE, #id, text}
+
+const struct catalog_entry catalog_session[S__COUNT] = {
+    /* lock waits are bounded: row locks 5 s, metadata locks (DDL) 10 s */
+    S(S_SESSION_SETUP, "SET time_zone = '+00:00', innodb_lock_wait_timeout = 5, "
+                       "lock_wait_timeout = 10"),
+    S(S_SESSION_ISOLATION, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+    S(S_TX_BEGIN, "START TRANSACTION"),
+    S(S_TX_SAVEPOINT, "SAVEPOINT cqrsd_cmd"),
+    S(S_TX_ROLLBACK_SAVEPOINT, "ROLLBACK TO SAVEPOINT cqrsd_cmd"),
+};

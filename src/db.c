@@ -184,11 +184,9 @@ static MYSQL *connect_dsn(const struct dsn *d, const char *database, bool sessio
     mysql_options(my, MYSQL_OPT_PROTOCOL, &proto);
     tls_options(my, d);
     if (session_setup) {
-        /* lock waits are bounded: row locks 5 s, metadata locks (DDL) 10 s */
-        mysql_options(my, MYSQL_INIT_COMMAND,
-                      "SET time_zone = '+00:00', innodb_lock_wait_timeout = 5, "
-                      "lock_wait_timeout = 10");
-        mysql_options(my, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+        /* lock waits are bounded (catalog.c) */
+        mysql_options(my, MYSQL_INIT_COMMAND, catalog_session[S_SESSION_SETUP].sql);
+        mysql_options(my, MYSQL_INIT_COMMAND, catalog_session[S_SESSION_ISOLATION].sql);
     }
     if (!mysql_real_connect(my, d->host, d->user, d->password[0] ? d->password : NULL,
                             database ? (database[0] ? database : NULL) : d->database, d->port,
@@ -629,21 +627,22 @@ int db_one_i64(struct db *db, enum q q, int64_t *out, const struct db_param *p, 
 
 /*=== Transactions ===*/
 
-/* name: how a log line names the statement (a name, like the catalog's; never SQL) */
-static int side_query(struct side *sd, const char *sql, const char *name)
+/* One of catalog_session's texts; a log line names it by its name (never SQL). */
+static int side_query(struct side *sd, enum s s)
 {
+    const struct catalog_entry *e = &catalog_session[s];
     int rc;
 
     if ((rc = side_up(sd)))
         return rc;
-    if (mysql_real_query(sd->my, sql, strlen(sql)))
-        return classify(sd, mysql_errno(sd->my), name);
+    if (mysql_real_query(sd->my, e->sql, strlen(e->sql)))
+        return classify(sd, mysql_errno(sd->my), e->name);
     return DB_OK;
 }
 
 int db_begin(struct db *db)
 {
-    return side_query(&db->side[DB_WRITE], "START TRANSACTION", "TX_BEGIN");
+    return side_query(&db->side[DB_WRITE], S_TX_BEGIN);
 }
 
 int db_commit(struct db *db)
@@ -667,13 +666,12 @@ void db_rollback(struct db *db)
 
 int db_savepoint(struct db *db)
 {
-    return side_query(&db->side[DB_WRITE], "SAVEPOINT cqrsd_cmd", "TX_SAVEPOINT");
+    return side_query(&db->side[DB_WRITE], S_TX_SAVEPOINT);
 }
 
 int db_rollback_savepoint(struct db *db)
 {
-    return side_query(&db->side[DB_WRITE], "ROLLBACK TO SAVEPOINT cqrsd_cmd",
-                      "TX_ROLLBACK_SAVEPOINT");
+    return side_query(&db->side[DB_WRITE], S_TX_ROLLBACK_SAVEPOINT);
 }
 
 int db_ping(struct db *db, int side)
@@ -897,4 +895,9 @@ int db_admin_wait(struct db_admin *a, char *err, size_t errlen)
 unsigned long db_admin_thread_id(struct db_admin *a)
 {
     return mysql_thread_id(a->my);
+}
+
+unsigned db_admin_errno(struct db_admin *a)
+{
+    return mysql_errno(a->my);
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/run.sh - the whole test suite, as `make test` runs it:
 #   1. the Check unit tests (build/unit_tests),
-#   2. every statement of sql/ parsed with a MySQL 8 grammar (tests/sqlcheck),
-#      and the includes of src/ and include/ against the module table (tests/layers.py),
+#   2. every statement of sql/, and every SQL text of the daemon and its tools
+#      (build/dump_sql), parsed with a MySQL 8 grammar and linted for MySQL's
+#      reserved words and MariaDB-only forms (tests/sqlcheck), and the includes of
+#      src/ and include/ against the module table (tests/layers.py),
 #   3. a throwaway private MariaDB on a free loopback port, `cqrsd migrate`,
 #      the sanitizer build of the daemon, and every tests/integration/NN_*.sh;
 #   4. the same over TLS for a slice of those scripts ($TLS_SLICE, by default
@@ -68,6 +70,15 @@ if [ "$only_integration" = no ]; then
         echo "FAIL sqlcheck"
     fi
     cat "$T/sqlcheck.out"
+    echo "== the daemon's own statements: MySQL 8 grammar and reserved words"
+    if ./build/dump_sql "$T/daemon_sql.sql" >"$T/sqlcheck-daemon.out" 2>&1 &&
+        sh tests/sqlcheck/run.sh --placeholders "$T/daemon_sql.sql" >>"$T/sqlcheck-daemon.out" 2>&1; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        echo "FAIL sqlcheck of the daemon's statements"
+    fi
+    cat "$T/sqlcheck-daemon.out"
     echo "== layers: includes against README.md's module table"
     python3 tests/layers.py >"$T/layers.out" 2>&1
     cat "$T/layers.out"

@@ -106,7 +106,7 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 check "the migrate waits for the lock" yes "$([ -n "$waiter" ] && kill -0 $p4 2>/dev/null && echo yes || echo no)"
-# the server ends its wait without the lock: GET_LOCK answers NULL
+# the server ends its wait without the lock: GET_LOCK answers NULL (MySQL: error 1317)
 [ -n "$waiter" ] && root_sql "KILL QUERY $waiter"
 wait $p4
 rc4=$?
