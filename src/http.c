@@ -232,7 +232,8 @@ static struct MHD_Response *sse_response(struct MHD_Connection *c, struct conn_r
     struct MHD_Response *resp;
     const union MHD_ConnectionInfo *ci;
 
-    if (cr->rq.method == M_HEAD)
+    /* stopping: the stream ends at once (a suspended one would abort MHD_stop_daemon) */
+    if (cr->rq.method == M_HEAD || stop_requested())
         return MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     sc = stream_open(cr->reply.stream_after, c, ci ? (int)ci->connect_fd : -1, sse_wake);
@@ -424,6 +425,17 @@ static void run_job(struct work_item *item)
  */
 static enum MHD_Result defer_work(struct MHD_Connection *c, struct conn_req *cr)
 {
+    /*
+     * Stopping: a keep-alive connection may still bring a request after
+     * MHD_quiesce_daemon. It runs here, never suspended: MHD_stop_daemon
+     * aborts the process if a connection is suspended. (begin_request
+     * counted it in in_flight before this test, so http_stop either sees it
+     * or it sees the flag.)
+     */
+    if (stop_requested()) {
+        call_handler(cr);
+        return send_reply(c, cr);
+    }
     cr->conn = c;
     cr->job.run = run_job;
     cr->deferred = true;
@@ -450,6 +462,12 @@ static enum MHD_Result defer_read(struct MHD_Connection *c, struct conn_req *cr)
 {
     struct batch_entry *e = &cr->read;
 
+    if (stop_requested()) { /* never suspend while stopping: see defer_work */
+        cr->reply.defer_kind = 0;
+        cr->rq.batch = false;
+        call_handler(cr);
+        return send_reply(c, cr);
+    }
     e->kind = (enum doc_kind)(cr->reply.defer_kind - 1);
     e->id = cr->reply.defer_id;
     e->if_none_match = cr->rq.if_none_match;
