@@ -79,6 +79,7 @@ fi
 
 T=$(mktemp -d /tmp/cqrsd-b.XXXXXX) # short: the server's socket lives here
 daemon_pid=""
+tls_pid=""
 seed_pid=""
 perf_pid=""
 daemon_exit=""
@@ -107,6 +108,7 @@ cleanup() {
     [ -n "$seed_pid" ] && kill -KILL "$seed_pid" 2>/dev/null
     [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null
     stop_daemon
+    [ -n "$tls_pid" ] && kill -KILL "$tls_pid" 2>/dev/null
     sh "$top/scripts/mariadb.sh" stop "$T/db" >/dev/null 2>&1
     if [ "$rc" -ne 0 ] && grep -q '\[ERROR\]' "$T/db/error.log" 2>/dev/null; then
         echo "bench: the server's last errors:" >&2
@@ -241,20 +243,41 @@ sqlq "CREATE TABLE events_unordered LIKE events;
 URL="http://127.0.0.1:$HTTP_PORT"
 # a private copy: a rebuild of build/cqrsd during the run changes nothing here
 cp build/cqrsd "$T/cqrsd" || die "cannot copy build/cqrsd"
-start_bench_daemon() { # start the daemon with the CQRSD_*_DSN of the environment; sets daemon_pid
-    "$T/cqrsd" serve --listen "127.0.0.1:$HTTP_PORT" --threads "$DAEMON_THREADS" \
+start_bench_daemon() { # PORT: the daemon with the CQRSD_*_DSN of the environment; sets started_pid
+    local port=$1 pid
+    "$T/cqrsd" serve --listen "127.0.0.1:$port" --threads "$DAEMON_THREADS" \
         --log-format text >/dev/null 2>>"${BENCH_DAEMON_LOG:-/dev/null}" &
-    daemon_pid=$!
+    pid=$!
     for _ in $(seq 1 100); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && break
-        kill -0 "$daemon_pid" 2>/dev/null || die "the daemon exited at start"
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] && break
+        kill -0 "$pid" 2>/dev/null || die "the daemon exited at start"
         sleep 0.1
     done
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] || die "the daemon is not ready"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] ||
+        die "the daemon is not ready"
+    started_pid=$pid
 }
-start_bench_daemon
+start_bench_daemon "$HTTP_PORT"
+daemon_pid=$started_pid
 echo "cqrsd: build/cqrsd (run from a copy) serve --threads $DAEMON_THREADS --log-format text on $URL," \
     "stderr to ${BENCH_DAEMON_LOG:-/dev/null}; DSNs over TCP with ssl-mode=disabled"
+# a second daemon, the same but with TLS to the database (ssl-mode=required):
+# its runs come right after the clear-text ones of the same workload
+HTTP_PORT_TLS=$(free_port)
+while [ "$HTTP_PORT_TLS" = "$DB_PORT" ] || [ "$HTTP_PORT_TLS" = "$HTTP_PORT" ]; do HTTP_PORT_TLS=$(free_port); done
+URL_TLS="http://127.0.0.1:$HTTP_PORT_TLS"
+ssl0=$(SQL_DB= sqlq "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SSL_FINISHED_ACCEPTS'")
+CQRSD_WRITE_DSN="$WRITE_DSN?ssl-mode=required" CQRSD_READ_DSN="$READ_DSN?ssl-mode=required" \
+    start_bench_daemon "$HTTP_PORT_TLS"
+tls_pid=$started_pid
+echo "cqrsd (TLS): the same on $URL_TLS with ssl-mode=required (TLS over TCP)"
+# tls CMD...: run a measurement against the TLS daemon
+tls() {
+    local url=$URL pid=$daemon_pid
+    URL=$URL_TLS daemon_pid=$tls_pid
+    "$@"
+    URL=$url daemon_pid=$pid
+}
 
 #=== Seeding, through POST /commands ===
 
@@ -445,17 +468,22 @@ run_sysbench() { # NAME THREADS SCRIPT ACCOUNT: one measured sysbench run -> $T/
 echo "measuring: ${SECS} s per run, wrk -t$WRK_THREADS, sysbench over TCP; each workload" \
     "through cqrsd, then the same SQL without it"
 # warm-up (not measured): every worker thread connects and prepares its statements
-wrk -t"$WRK_THREADS" -c64 -d"$((SECS < 3 ? SECS : 3))s" -s "$here/wrk/get_product.lua" "$URL" -- \
-    "$T/products.ids" >"$T/warmup.out" 2>&1 || die "wrk warm-up failed"
+for u in "$URL" "$URL_TLS"; do
+    wrk -t"$WRK_THREADS" -c64 -d"$((SECS < 3 ? SECS : 3))s" -s "$here/wrk/get_product.lua" "$u" -- \
+        "$T/products.ids" >"$T/warmup.out" 2>&1 || die "wrk warm-up failed ($u)"
+done
 
 run_wrk get16_cqrsd 16 get_product.lua "$T/products.ids"
+tls run_wrk get16_tls 16 get_product.lua "$T/products.ids"
 run_sysbench get16_db 16 point_select.lua cqrs_reader
 run_wrk get64_cqrsd 64 get_product.lua "$T/products.ids"
 VMHWM_64=$(vmhwm_kib "$daemon_pid")
+tls run_wrk get64_tls 64 get_product.lua "$T/products.ids"
 run_sysbench get64_db 64 point_select.lua cqrs_reader
 run_wrk list16_cqrsd 16 list_products.lua "$CATEGORIES"
 run_sysbench list16_db 16 list_products.lua cqrs_reader
 run_wrk order16_cqrsd 16 place_order.lua "$T/products.ids" "$T/customers.ids"
+tls run_wrk order16_tls 16 place_order.lua "$T/products.ids" "$T/customers.ids"
 run_sysbench order16_db 16 place_order.lua cqrs_writer
 PLACE_ORDER_POSITIONS=auto_increment run_sysbench order16_db_unordered 16 place_order.lua cqrs_writer
 run_wrk price16_cqrsd 16 update_price.lua "$T/products.ids"
@@ -519,27 +547,16 @@ fi
 stop_daemon
 [ "$daemon_exit" = 0 ] || ERRORS+=("the daemon exited with '$daemon_exit' after SIGTERM (want 0)")
 
-#=== The same daemon with TLS to the database ===
+#=== The TLS daemon: every database session it opened was a TLS session ===
 
-# the connections are long-lived: TLS costs the handshake once per connection
-# and the record encryption of every statement and result
-ssl0=$(SQL_DB= sqlq "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SSL_FINISHED_ACCEPTS'")
-CQRSD_WRITE_DSN="$WRITE_DSN?ssl-mode=required" CQRSD_READ_DSN="$READ_DSN?ssl-mode=required" \
-    start_bench_daemon
-echo "cqrsd again, DSNs with ssl-mode=required (TLS over TCP):"
-wrk -t"$WRK_THREADS" -c64 -d"$((SECS < 3 ? SECS : 3))s" -s "$here/wrk/get_product.lua" "$URL" -- \
-    "$T/products.ids" >"$T/warmup-tls.out" 2>&1 || die "wrk warm-up failed (TLS)"
-run_wrk get16_tls 16 get_product.lua "$T/products.ids"
-run_wrk get64_tls 64 get_product.lua "$T/products.ids"
-run_wrk order16_tls 16 place_order.lua "$T/products.ids" "$T/customers.ids"
-# every database session the daemon opened was a TLS session: the server
-# finished at least as many TLS handshakes as the daemon holds connections
+# the server finished at least as many TLS handshakes as the daemon holds connections
 ssl1=$(SQL_DB= sqlq "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SSL_FINISHED_ACCEPTS'")
 TLS_SESSIONS=$((ssl1 - ssl0))
-DAEMON_CONNS=$(curl -s "$URL/metrics" | awk '/^cqrsd_db_connections\{/ { n += $2 } END { print n + 0 }')
+DAEMON_CONNS=$(curl -s "$URL_TLS/metrics" | awk '/^cqrsd_db_connections\{/ { n += $2 } END { print n + 0 }')
 [ "$DAEMON_CONNS" -ge 2 ] && [ "$TLS_SESSIONS" -ge "$DAEMON_CONNS" ] ||
     ERRORS+=("TLS: the server finished $TLS_SESSIONS TLS handshakes, the daemon holds $DAEMON_CONNS connections")
-stop_daemon
+tls stop_daemon
+tls_pid=""
 [ "$daemon_exit" = 0 ] || ERRORS+=("the TLS daemon exited with '$daemon_exit' after SIGTERM (want 0)")
 
 #=== The table and build/bench.json ===
