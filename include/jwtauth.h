@@ -92,7 +92,11 @@ bool jwtauth_enabled(void);
 enum jwtauth_status jwtauth_verify(const char *token, size_t len, struct principal *out);
 /* "ok", "malformed", "algorithm", ... (a metric label); "?" out of range */
 const char *jwtauth_status_name(enum jwtauth_status s);
-/* verifications answered from the cache, and the others (relaxed counts) */
+/*
+ * Tokens of the right shape (three base64url parts, not too long) answered
+ * from the cache, and those verified in full (relaxed counts); malformed
+ * ones are refused before the cache and counted in neither.
+ */
 uint64_t jwtauth_cache_hits(void);
 uint64_t jwtauth_cache_misses(void);
 /* Tests: the clock verification reads (NULL: time(NULL)). Before threads. */
