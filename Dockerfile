@@ -2,7 +2,7 @@
 FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc make pkg-config libc6-dev \
-      libmariadb-dev libmariadb-dev-compat libmicrohttpd-dev libjansson-dev libssl-dev \
+      libmariadb-dev libmariadb-dev-compat libmicrohttpd-dev libjansson-dev libssl-dev libjwt-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -17,7 +17,7 @@ RUN make all
 # (/usr/lib/<arch>/libmariadb3/plugin/); the build stops if it is missing
 FROM debian:12-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmariadb3 libmicrohttpd12 libjansson4 libssl3 \
+ && apt-get install -y --no-install-recommends libmariadb3 libmicrohttpd12 libjansson4 libssl3 libjwt0 \
       curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && test -f "$(dpkg -L libmariadb3 | grep '/libmariadb3/plugin/caching_sha2_password\.so$')" \

@@ -3,7 +3,7 @@
 # Debian 12 machine.
 
 CC       ?= cc
-PKGS     := libmariadb libmicrohttpd jansson libcrypto
+PKGS     := libmariadb libmicrohttpd jansson libcrypto libjwt
 WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
 # pkg-config runs when a recipe needs it, after `deps` had its chance
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))

@@ -1,13 +1,50 @@
-/* auth.h - the command bearer token (--command-token-file) */
+/*
+ * auth.h - the command bearer token (--command-token-file), the
+ * "Authorization: Bearer" syntax it shares with JWTs (jwtauth.h), and the
+ * principal a request acts as (API.md "Authorization").
+ */
 #ifndef CQRSD_AUTH_H
 #define CQRSD_AUTH_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+enum role { ROLE_ANONYMOUS, ROLE_CUSTOMER, ROLE_ADMIN };
+
+#define AUTH_SCOPE_MAX 24
+
+/*
+ * Who a request acts as. scope names its idempotency keys: "admin" for the
+ * command token and every admin JWT (they share one scope, API.md), "c<N>"
+ * for customer N, "anon" for anonymous clients. None is empty or holds a
+ * ':', so a key stored as "<scope>:<key>" names its scope by its first ':'
+ * and an anonymous client's key "c5:k" can never be customer 5's key "k".
+ */
+struct principal {
+    enum role role;
+    int64_t customer_id; /* ROLE_CUSTOMER only, >= 1; else 0 */
+    char scope[AUTH_SCOPE_MAX];
+};
+
+void auth_anonymous(struct principal *p);
+void auth_admin(struct principal *p);
+/* customer_id >= 1 */
+void auth_customer(struct principal *p, int64_t customer_id);
+
+/*
+ * The credentials of an Authorization header value of the Bearer scheme
+ * (RFC 6750 2.1): "Bearer" in any case, one or more spaces, a token68
+ * ([A-Za-z0-9._~+/-]+ then any '='), nothing after. A pointer into
+ * authorization and its length in *len, or NULL (no header, another scheme,
+ * no token, a character outside token68, anything after it).
+ */
+const char *auth_bearer(const char *authorization, size_t *len);
 
 /*
  * Load the token from path (before threads start). The file must not be
- * readable by others and must hold one non-empty line. -1 with a message.
+ * readable by others and must hold one non-empty line of token68 characters
+ * (what a Bearer header can carry). -1 with a message.
  */
 int auth_load(const char *path, char *err, size_t errlen);
 /* Re-read the file (SIGHUP); the old token stays on failure. */
@@ -16,6 +53,8 @@ int auth_reload(char *err, size_t errlen);
 bool auth_enabled(void);
 /* Does this Authorization header carry the token? (constant time in the token) */
 bool auth_check(const char *authorization);
+/* Is <token, len> (from auth_bearer) the command token? false when none is configured. */
+bool auth_token_matches(const char *token, size_t len);
 /*
  * 16 hex characters naming the current token (to scope idempotency keys), ""
  * if none: a copy owned by the calling thread, good until its next call.

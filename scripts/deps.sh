@@ -3,8 +3,8 @@
 # but only those that are missing (apt-get update first, as on a fresh machine).
 set -eu
 pkgs="gcc make pkg-config libc6-dev mariadb-server mariadb-client libmariadb-dev
-libmariadb-dev-compat libmicrohttpd-dev libjansson-dev libssl-dev check curl jq python3
-nodejs npm"
+libmariadb-dev-compat libmicrohttpd-dev libjansson-dev libssl-dev libjwt-dev check openssl curl
+jq python3 nodejs npm"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

@@ -1,8 +1,12 @@
-/* auth.c - the command bearer token: loaded at start, re-read on SIGHUP */
+/*
+ * auth.c - the command bearer token: loaded at start, re-read on SIGHUP; the
+ * Bearer syntax it shares with JWTs; principals and their scopes
+ */
 #include "auth.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,7 +41,74 @@ static struct {
     pthread_rwlock_t lock;
 } g_auth = {.lock = PTHREAD_RWLOCK_INITIALIZER};
 
-/* Read the token file into t: one non-empty line, not readable by others. */
+/*=== Principals ===*/
+
+void auth_anonymous(struct principal *p)
+{
+    p->role = ROLE_ANONYMOUS;
+    p->customer_id = 0;
+    snprintf(p->scope, sizeof(p->scope), "anon");
+}
+
+void auth_admin(struct principal *p)
+{
+    p->role = ROLE_ADMIN;
+    p->customer_id = 0;
+    snprintf(p->scope, sizeof(p->scope), "admin");
+}
+
+void auth_customer(struct principal *p, int64_t customer_id)
+{
+    p->role = ROLE_CUSTOMER;
+    p->customer_id = customer_id;
+    snprintf(p->scope, sizeof(p->scope), "c%" PRId64, customer_id);
+}
+
+/*=== The Bearer scheme ===*/
+
+static bool token68_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+/* The length of the token68 that is all of <s, n>, or 0 when it is not one. */
+static size_t token68_len(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && token68_char(s[i]))
+        i++;
+    if (i == 0)
+        return 0;
+    while (i < n && s[i] == '=')
+        i++;
+    return i == n ? n : 0;
+}
+
+const char *auth_bearer(const char *authorization, size_t *len)
+{
+    static const char scheme[] = "Bearer";
+    const char *p = authorization;
+    size_t n;
+
+    if (!p || strncasecmp(p, scheme, sizeof(scheme) - 1) != 0)
+        return NULL;
+    p += sizeof(scheme) - 1;
+    if (*p != ' ')
+        return NULL;
+    while (*p == ' ')
+        p++;
+    n = strlen(p);
+    if (!token68_len(p, n))
+        return NULL;
+    *len = n;
+    return p;
+}
+
+/*=== The command token ===*/
+
+/* Read the token file into t: one non-empty line of token68, not readable by others. */
 static int read_token(const char *path, struct token *t, char *err, size_t errlen)
 {
     struct stat st;
@@ -75,6 +146,11 @@ static int read_token(const char *path, struct token *t, char *err, size_t errle
         t->value[--n] = '\0';
     if (n == 0 || memchr(t->value, '\n', n)) {
         snprintf(err, errlen, "command token file must hold one non-empty line");
+        return -1;
+    }
+    if (!token68_len(t->value, n)) {
+        snprintf(err, errlen, "command token must be A-Z a-z 0-9 - . _ ~ + / then any '=' "
+                              "(what \"Authorization: Bearer\" carries)");
         return -1;
     }
     t->len = n;
@@ -134,33 +210,35 @@ bool auth_enabled(void)
     return on;
 }
 
-bool auth_check(const char *authorization)
+bool auth_token_matches(const char *token, size_t len)
 {
-    static const char bearer[] = "Bearer ";
     const struct token *t = &g_auth.tok;
     unsigned char diff = 0;
     bool ok;
-    size_t n;
 
     pthread_rwlock_rdlock(&g_auth.lock);
     if (!g_auth.enabled) {
-        ok = true;
+        ok = false;
         goto out;
     }
-    ok = false;
-    if (!authorization || strncasecmp(authorization, bearer, sizeof(bearer) - 1) != 0)
-        goto out;
-    authorization += sizeof(bearer) - 1;
-    while (*authorization == ' ')
-        authorization++;
-    n = strlen(authorization);
     /* the work depends on the token's length only, never on where they differ */
     for (size_t i = 0; i < t->len; i++)
-        diff |= (unsigned char)(t->value[i] ^ (i < n ? authorization[i] : 0));
-    ok = diff == 0 && n == t->len;
+        diff |= (unsigned char)(t->value[i] ^ (i < len ? token[i] : 0));
+    ok = diff == 0 && len == t->len;
 out:
     pthread_rwlock_unlock(&g_auth.lock);
     return ok;
+}
+
+bool auth_check(const char *authorization)
+{
+    const char *token;
+    size_t len;
+
+    if (!auth_enabled())
+        return true;
+    token = auth_bearer(authorization, &len);
+    return token && auth_token_matches(token, len);
 }
 
 /* A copy in the calling thread's own buffer: a reload cannot change it under the caller. */

@@ -30,7 +30,7 @@ case "$secs" in
     ;;
 esac
 out=build/fuzz
-pkgs="libmariadb libmicrohttpd jansson libcrypto"
+pkgs="libmariadb libmicrohttpd jansson libcrypto libjwt"
 all_targets=$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')
 targets=${FUZZ_TARGETS:-$all_targets}
 

@@ -18,5 +18,7 @@ Suite *log_suite(void);
 Suite *misc_suite(void);
 Suite *work_suite(void);
 Suite *greeting_suite(void);
+Suite *auth_suite(void);
+Suite *jwtauth_suite(void);
 
 #endif
