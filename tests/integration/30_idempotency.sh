@@ -117,8 +117,15 @@ sql_bg() {
     echo "FAIL sql_bg: '$mark' never ran"
     fail=$((fail + 1))
 }
-# lock_waits: how many transactions wait for a row lock
-lock_waits() { sql "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"; }
+# lock_waits: how many of the daemon's statements are running now (while a
+# test holds a row lock, a running one waits for it). Not INNODB_TRX's
+# 'LOCK WAIT': MariaDB 10.11 showed 1 there while 8 statements had waited
+# 3 s in the processlist (7 inserts of one key, one product lock).
+lock_waits() {
+    sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'cqrs_writer'
+         AND COMMAND = 'Execute' AND TIME >= 0 AND (INFO LIKE 'INSERT INTO idempotency_keys%'
+         OR INFO LIKE '%FOR UPDATE%')"
+}
 
 # stop_own NAME: stop_daemon NAME in this shell (its wait needs the daemon to
 # be our child); its exit status in $stop_rc
@@ -313,14 +320,21 @@ for i in $(seq 1 20); do
     race_send "$R/$i" "$KR" "$ER" &
     race_pids="$race_pids $!"
 done
+# release within 3 s, well before a request's 5 s lock wait ends: a request
+# that waits past it is retried, and a run of those answers 503 (the bound),
+# which is not what this race is about; the most waits seen proves the race
 waits=0
-for _ in $(seq 1 400); do
+most=0
+t_end=$(($(date +%s%N) + 3000000000))
+while [ "$(date +%s%N)" -lt "$t_end" ]; do
     waits=$(lock_waits)
-    [ "$waits" -ge 3 ] && break
+    [ "${waits:-0}" -gt "$most" ] && most=$waits
+    [ "$most" -ge 3 ] && break
     sleep 0.05
 done
-check_match "race: the requests pile up on the locks" '^([3-9]|[1-9][0-9]+)$' "$waits"
-if [ "$waits" -lt 3 ] 2>/dev/null; then # what the server was doing, for the record
+check_match "race: the requests pile up on the locks (the first at the product, twins at the key)" \
+    '^([3-9]|[1-9][0-9]+)$' "$most"
+if [ "$most" -lt 3 ] 2>/dev/null; then # what the server was doing, for the record
     sql "SELECT id, command, time, state, LEFT(info, 80) FROM information_schema.PROCESSLIST WHERE command <> 'Sleep'" | sed 's/^/  processlist: /'
     ls "$R" | sed 's/^/  race files: /' | head -5
 fi
