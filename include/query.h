@@ -20,6 +20,11 @@ int query_int_arg(const struct request *rq, const char *key, int64_t min, int64_
 struct db *query_db(struct reply *r);
 /* Run a read statement; once more after a reconnect when the server had gone. */
 int query_run(struct db *db, enum q q, const struct db_param *p, size_t np);
+/*
+ * 404 not-found for an unknown (or not the caller's) `what`: one body for
+ * both, so that no answer tells another customer's rows from absent ones.
+ */
+void query_not_found(struct reply *r, const char *what);
 /* 503 database-unavailable or 500 for a db rc. */
 void query_db_problem(struct reply *r, int rc);
 
