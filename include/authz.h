@@ -12,6 +12,7 @@
 
 #include "principal.h"
 #include "reply.h"
+#include "sbuf.h"
 
 /* What a route asks of its caller. Zero is admin only: a route that forgets to say is closed. */
 enum access {
@@ -54,5 +55,8 @@ int authz_route(enum access a, const struct principal *who, struct reply *r);
  * "another command" here, so its 422 is for admins only.
  */
 int authz_command(const struct principal *who, const char *type, struct reply *r);
+
+/* cqrsd_auth_refused_total by reason, the JWT cache's hits and misses (Prometheus text). */
+void authz_metrics(struct sbuf *b);
 
 #endif

@@ -135,7 +135,7 @@ static void run(struct db *db, struct batch_entry **batch, int n, enum doc_kind 
         if (rc < 0) {
             query_db_problem(batch[i]->r, rc);
         } else if (!done[i]) {
-            query_not_found(batch[i]->r, ki->what);
+            query_not_found(batch[i]->r, ki->what, kind == DOC_PRODUCT ? batch[i]->id : 0);
         }
     }
 }

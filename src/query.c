@@ -175,7 +175,7 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
         rc = 0;
     }
     if (rc == 0) {
-        query_not_found(r, what);
+        query_not_found(r, what, q == Q_PRODUCT_DOC ? id : 0);
         return;
     }
     doc = db_str(db, q, COL_FIRST, &n);
@@ -187,10 +187,13 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
     db_end(db, q);
 }
 
-void query_not_found(struct reply *r, const char *what)
+void query_not_found(struct reply *r, const char *what, int64_t id)
 {
     sbuf_reset(&r->body);
-    problem(r, P_NOT_FOUND, "no such %s", what);
+    if (id)
+        problem(r, P_NOT_FOUND, "%s %" PRId64 " not found", what, id);
+    else
+        problem(r, P_NOT_FOUND, "no such %s", what);
 }
 
 /* A customer reads only its own customer: another id is not found (API.md "Authorization"). */
@@ -200,7 +203,7 @@ static bool not_own_customer(const struct request *rq, struct reply *r)
 
     if (!owner || !request_parse_id(rq->seg[0], rq->seg_len[0], &id) || id == owner)
         return false;
-    query_not_found(r, "customer");
+    query_not_found(r, "customer", 0);
     return true;
 }
 
@@ -399,7 +402,7 @@ void handle_customer_orders(const struct request *rq, struct reply *r)
         return;
     }
     if (rc == 0) {
-        query_not_found(r, "customer");
+        query_not_found(r, "customer", 0);
         return;
     }
     db_end(db, Q_CUSTOMER_DOC);
