@@ -74,10 +74,10 @@ static int accept_step(struct cmd_tx *t, struct reply *r)
 }
 
 /* A customer places orders only for itself: 403 (API.md), after validation. */
-static int check_place_owner(const struct cmd_tx *t, struct reply *r)
+static int check_place_owner(const struct cmd_tx *t, const json_t *root, struct reply *r)
 {
     int64_t owner = principal_owner(&t->cx.who);
-    const json_t *c = json_object_get(t->cx.data, "customer_id");
+    const json_t *c = json_object_get(json_object_get(root, "data"), "customer_id");
 
     if (!owner || strcmp(t->def->type, "PlaceOrder") != 0 || json_integer_value(c) == owner)
         return 0;
@@ -129,7 +129,7 @@ void handle_command(const struct request *rq, struct reply *r)
     /* API.md's order: 400, the role by type (401/403), 422, ownership, then the rest */
     if (idem_prepare(&idem, rq, r) || cmd_decode(rq->body, rq->body_len, r, &root) ||
         authz_command(&rq->who, cmd_type_of(root), r) ||
-        cmd_check(root, r, &t.def, &t.v) || check_place_owner(&t, r) ||
+        cmd_check(root, r, &t.def, &t.v) || check_place_owner(&t, root, r) ||
         name_command(&t, &idem, root, r))
         goto out;
     /* the command runs now, or is stored for a worker (its business rules run then) */

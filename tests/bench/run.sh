@@ -393,6 +393,10 @@ for f in hs256 es256; do
     [ "$(awk 'NF == 2' "$T/jwt/$f.tokens" | wc -l)" = "$(wc -l <"$T/jwt/customers.ids")" ] ||
         die "could not mint the $f tokens"
 done
+# and an admin's, to read each daemon's /metrics
+admin_claims="{\"role\":\"admin\",\"exp\":$exp}"
+ADMIN_HS256=$(jwt_hs256 "$T/jwt/hs256.key" "$admin_claims") || die "jwt_hs256 failed"
+ADMIN_ES256=$(jwt_es256 "$T/jwt/ec.pem" "$admin_claims") || die "jwt_es256 failed"
 
 #=== Measurements ===
 
@@ -614,8 +618,8 @@ tls_pid=""
 #=== The JWT daemons: every token was verified once, then remembered ===
 
 for a in hs256 es256; do
-    if [ $a = hs256 ]; then u=$URL_HS; else u=$URL_ES; fi
-    curl -s "$u/metrics" >"$T/$a.metrics"
+    if [ $a = hs256 ]; then u=$URL_HS tok=$ADMIN_HS256; else u=$URL_ES tok=$ADMIN_ES256; fi
+    curl -s -H "Authorization: Bearer $tok" "$u/metrics" >"$T/$a.metrics"
     # verified about once per token (the warm-up sent none; two connections may
     # verify a new token at the same moment), then answered from the table
     misses=$(awk '$1 == "cqrsd_auth_jwt_verifications_total{result=\"miss\"}" { print $2 }' "$T/$a.metrics")

@@ -20,5 +20,6 @@ Suite *work_suite(void);
 Suite *greeting_suite(void);
 Suite *auth_suite(void);
 Suite *jwtauth_suite(void);
+Suite *authz_suite(void);
 
 #endif
