@@ -432,10 +432,13 @@ race() { # race N TOKEN JSON: one request in the background's own files
         >"$T_CASE/race$1.st"
 }
 race 1 "$CU1" "$(po "$C1")" &
+r1=$!
 race 2 "$CU2" "$(po "$C2")" &
+r2=$!
 race 3 "$CU1" "$(po "$C1")" &
+r3=$!
 race 4 "$CU2" "$(po "$C2")" &
-wait
+wait $r1 $r2 $r3 $!
 rst() { cat "$T_CASE/race$1.st"; }
 rid() { jq -r .aggregate_id "$T_CASE/race$1.body"; }
 rrep() { grep -ci '^Idempotent-Replayed: true' "$T_CASE/race$1.h"; }
