@@ -10,22 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum role { ROLE_ANONYMOUS, ROLE_CUSTOMER, ROLE_ADMIN };
-
-#define AUTH_SCOPE_MAX 24
-
-/*
- * Who a request acts as. scope names its idempotency keys: "admin" for the
- * command token and every admin JWT (they share one scope, API.md), "c<N>"
- * for customer N, "anon" for anonymous clients. None is empty or holds a
- * ':', so a key stored as "<scope>:<key>" names its scope by its first ':'
- * and an anonymous client's key "c5:k" can never be customer 5's key "k".
- */
-struct principal {
-    enum role role;
-    int64_t customer_id; /* ROLE_CUSTOMER only, >= 1; else 0 */
-    char scope[AUTH_SCOPE_MAX];
-};
+#include "principal.h"
 
 void auth_anonymous(struct principal *p);
 void auth_admin(struct principal *p);
@@ -40,6 +25,12 @@ void auth_customer(struct principal *p, int64_t customer_id);
  * no token, a character outside token68, anything after it).
  */
 const char *auth_bearer(const char *authorization, size_t *len);
+/*
+ * Does the header name the Bearer scheme ("Bearer" in any case, then a space
+ * or the end)? Such a header carries a token, good or not; a header of
+ * another scheme carries no credentials of ours.
+ */
+bool auth_scheme_bearer(const char *authorization);
 
 /*
  * Load the token from path (before threads start). The file must not be
@@ -51,15 +42,8 @@ int auth_load(const char *path, char *err, size_t errlen);
 int auth_reload(char *err, size_t errlen);
 /* Is a token configured? */
 bool auth_enabled(void);
-/* Does this Authorization header carry the token? (constant time in the token) */
-bool auth_check(const char *authorization);
 /* Is <token, len> (from auth_bearer) the command token? false when none is configured. */
 bool auth_token_matches(const char *token, size_t len);
-/*
- * 16 hex characters naming the current token (to scope idempotency keys), ""
- * if none: a copy owned by the calling thread, good until its next call.
- */
-const char *auth_scope(void);
 void auth_release(void);
 
 #endif

@@ -18,6 +18,7 @@ typedef void (*batch_done_fn)(void *conn);
 struct batch_entry {
     enum doc_kind kind;
     int64_t id;
+    int64_t owner; /* > 0: an order found only when it is this customer's */
     const char *if_none_match; /* the request's header, or NULL */
     struct reply *r;
     void *conn;

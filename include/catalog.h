@@ -21,6 +21,7 @@ enum q {
     Q_ORDER_INSERT,
     Q_ORDER_LINE_INSERT,
     Q_ORDER_LOCK,
+    Q_ORDER_OWNER,
     Q_ORDER_LINES,
     Q_ORDER_TRANSITION,
     Q_EVENT_HEAD,
@@ -38,6 +39,7 @@ enum q {
     Q_QUEUE_FINISH,
     Q_QUEUE_RETRY,
     Q_QUEUE_GET,
+    Q_QUEUE_GET_ID,
     Q_QUEUE_LIST,
     Q_QUEUE_LIST_STATUS,
     Q_QUEUE_STATS,
@@ -102,12 +104,12 @@ enum { LN_PRODUCT, LN_QUANTITY };
 /* Q_EVENTS_PAGE */
 enum { EV_POSITION, EV_TYPE, EV_AGGREGATE_TYPE, EV_AGGREGATE_ID, EV_AGGREGATE_VERSION, EV_DATA,
        EV_COMMAND_ID, EV_OCCURRED_AT };
-/* Q_EVENTS_TOP, Q_CATEGORY_NAME, Q_*_DOC: one column */
-enum { COL_FIRST };
+/* Q_EVENTS_TOP, Q_CATEGORY_NAME, Q_*_DOC: one column (Q_ORDER_DOC: then its customer) */
+enum { COL_FIRST, DOC_OWNER };
 /* the product lists (PRODUCT_LIST_COLS) */
 enum { PLIST_DOC, PLIST_ID, PLIST_PRICE, PLIST_SOLD };
-/* Q_*_DOCS4, Q_*_DOCS16 (several documents by id) */
-enum { DOCS_ID, DOCS_DOC };
+/* Q_*_DOCS4, Q_*_DOCS16 (several documents by id; Q_ORDER_DOCS*: then the customer) */
+enum { DOCS_ID, DOCS_DOC, DOCS_OWNER };
 /* Q_IDEM_GET */
 enum { IG_DIGEST, IG_STATUS, IG_LOCATION, IG_BODY };
 /* Q_QUEUE_CLAIM, Q_QUEUE_CLAIM_EXPIRED */

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "events.h"
 #include "jv.h"
+#include "principal.h"
 #include "reply.h"
 
 #define CMD_MAX_EVENTS 4
@@ -19,6 +20,7 @@ struct cmd_ctx {
     char command_id[132];
     char now[24]; /* this attempt's time, "YYYY-MM-DD HH:MM:SS.mmm" UTC */
     const json_t *data;
+    struct principal who; /* who sent it; a queued command runs as admin, authorized when accepted */
     struct event ev[CMD_MAX_EVENTS];
     int nev;
     int64_t position; /* the last event's position, after the append */
@@ -53,10 +55,17 @@ int cmd_ack(struct cmd_ctx *cx, struct reply *r, int status, const char *aggrega
             int64_t aggregate_id, int64_t version);
 
 /*
- * Parse a request body and check its envelope and data (no database): 0 with
- * *root (caller frees), *def and *v set; else r holds the 400/422 problem
- * (and *root may still need freeing).
+ * The steps of a request body, in API.md's order (the role check on the type
+ * comes between them): cmd_decode parses it (400 unless a JSON object, into
+ * *root, which the caller frees even on failure); cmd_type_of is its "type"
+ * when that is a string, else NULL; cmd_check checks the envelope and the
+ * data (422) and sets *def and *v. No database. 0, or -1 with r's problem.
  */
+int cmd_decode(const char *body, size_t len, struct reply *r, json_t **root);
+const char *cmd_type_of(const json_t *root);
+int cmd_check(const json_t *root, struct reply *r, const struct command_def **def,
+              struct jv_vals *v);
+/* cmd_decode then cmd_check. */
 int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
               const struct command_def **def, struct jv_vals *v);
 

@@ -42,6 +42,10 @@ struct config {
     unsigned threads;
     size_t max_body;
     char command_token_file[512];
+    char jwt_key_file[512];
+    char jwt_algorithm[8];
+    char jwt_issuer[256], jwt_audience[256];
+    bool open_registration;
     char cors_origins[1024];
     enum log_format log_format;
     unsigned queue_workers;

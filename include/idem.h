@@ -13,7 +13,7 @@
 
 struct idem {
     const char *key; /* NULL: the command has no key */
-    char stored[160]; /* the key as stored: scoped by the token when one is configured */
+    char stored[160]; /* the key as stored: "<scope>:<key>", the principal's scope (principal.h) */
     char digest[65]; /* SHA-256 of the canonical envelope, hex */
 };
 

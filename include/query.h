@@ -20,6 +20,13 @@ int query_int_arg(const struct request *rq, const char *key, int64_t min, int64_
 struct db *query_db(struct reply *r);
 /* Run a read statement; once more after a reconnect when the server had gone. */
 int query_run(struct db *db, enum q q, const struct db_param *p, size_t np);
+/*
+ * 404 not-found for an unknown `what`. A product's detail names its id (id >
+ * 0); an order's or a customer's names none (id 0): another customer's
+ * answers with the same bytes as an unknown one, so no answer tells the two
+ * apart (API.md "Authorization").
+ */
+void query_not_found(struct reply *r, const char *what, int64_t id);
 /* 503 database-unavailable or 500 for a db rc. */
 void query_db_problem(struct reply *r, int rc);
 

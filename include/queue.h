@@ -29,8 +29,8 @@ struct idem;
  * 422 idempotency-key-reused (another one); 0 when it names none; or a db rc.
  */
 int queue_key_replay(struct db *db, const struct idem *id, struct reply *r);
-/* The stored key of a command id (scoped by the command token, if any). */
-void queue_key_of(const char *command_id, char *out, size_t cap);
+/* The stored key of a command id: "<scope>:<id>", the sender's scope (principal.h). */
+void queue_key_of(const char *scope, const char *command_id, char *out, size_t cap);
 /* "product:42" / "order:7" for commands on an existing aggregate, else "". */
 void queue_aggregate_key(const json_t *data, char out[48]);
 

@@ -17,12 +17,14 @@ struct reply {
     char allow[64];            /* for 405 */
     bool retry_after;          /* 503: add Retry-After */
     bool www_authenticate;     /* 401 */
+    bool invalid_token;        /* 401 for a token that was sent: error="invalid_token" */
     bool replayed;             /* Idempotent-Replayed: true */
     bool close;                /* close the connection after this reply */
     bool stream;               /* an event stream from stream_after (status 200) */
     int64_t stream_after;
     int defer_kind;            /* > 0: answer later, by a reader (query.h doc_kind + 1) */
     int64_t defer_id;
+    int64_t defer_owner;       /* > 0: only this customer's document is found */
     const char *route;         /* route pattern for logs/metrics (static) */
     char command_type[32];     /* for the log line */
     char command_id[132];

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "principal.h"
+
 enum method { M_GET = 1, M_HEAD = 2, M_POST = 4, M_OPTIONS = 8, M_OTHER = 16 };
 
 #define REQ_MAX_ARGS 16
@@ -31,6 +33,7 @@ struct request {
     const char *authorization;
     const char *last_event_id;
     const char *request_id;
+    struct principal who; /* set by the HTTP layer before any handler runs (authz.h) */
     bool batch; /* a GET by id may be deferred to the batch readers (batch.h) */
     /* body (POST) */
     const char *body;

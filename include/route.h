@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authz.h"
 #include "reply.h"
 #include "request.h"
 
@@ -15,7 +16,8 @@ struct route {
     const char *pattern;  /* e.g. "/queries/products/{id}"; also the metrics/log label */
     unsigned methods;     /* M_GET implies M_HEAD */
     handler_fn get, post;
-    bool auth; /* needs the command token when one is configured */
+    enum access get_access, post_access; /* who may call it (authz.h) */
+    bool access_token; /* also takes credentials from ?access_token= (EventSource) */
     bool rest; /* the last {…} takes the rest of the path, slashes included */
     bool quick; /* never waits on the database: runs on the HTTP thread (http.c) */
 };
@@ -30,6 +32,9 @@ enum route_result { ROUTE_OK, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED, ROUTE_O
 enum route_result route_match(struct request *rq, const struct route **out);
 /* "GET, HEAD, OPTIONS" style list for a route. */
 void route_allow(const struct route *rt, char *out, size_t cap);
+
+/* Who may call the route with method m (GET and HEAD share). */
+enum access route_access(const struct route *rt, enum method m);
 
 /* The route's position in the table (for metrics), the table's size, a pattern by index. */
 int route_index(const struct route *rt);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "authz.h"
 #include "cmd.h"
 #include "handlers.h"
 #include "idem.h"
@@ -37,10 +38,50 @@ static int make_uuid(char out[37])
     return 0;
 }
 
+/*
+ * A customer cancels only its own orders: another's is 404, as if it did not
+ * exist. A command that runs now checks it on the row it locks
+ * (cmd_orders.c); one accepted for later is checked here, when accepted.
+ */
+static int check_order_owner(struct cmd_tx *t, struct reply *r)
+{
+    int64_t owner = principal_owner(&t->cx.who);
+    int64_t order = json_integer_value(json_object_get(t->cx.data, "order_id"));
+    int rc;
+
+    if (!owner || strcmp(t->def->type, "CancelOrder") != 0)
+        return 0;
+    if ((rc = db_run(t->cx.db, Q_ORDER_OWNER, DB_ARGS(DB_I64(order)))) ||
+        (rc = db_next(t->cx.db, Q_ORDER_OWNER)) < 0)
+        return rc;
+    if (rc == 1) {
+        bool mine = db_i64(t->cx.db, Q_ORDER_OWNER, COL_FIRST) == owner;
+        db_end(t->cx.db, Q_ORDER_OWNER);
+        if (mine)
+            return 0;
+    }
+    return problem(r, P_NOT_FOUND, "no such order"), 0;
+}
+
 /* An asynchronous command's step in its transaction: store it for a worker (202). */
 static int accept_step(struct cmd_tx *t, struct reply *r)
 {
+    int rc = check_order_owner(t, r);
+
+    if (rc || r->status)
+        return rc;
     return queue_enqueue(&t->cx, t->envelope, r);
+}
+
+/* A customer places orders only for itself: 403 (API.md), after validation. */
+static int check_place_owner(const struct cmd_tx *t, struct reply *r)
+{
+    int64_t owner = principal_owner(&t->cx.who);
+    const json_t *c = json_object_get(t->cx.data, "customer_id");
+
+    if (!owner || strcmp(t->def->type, "PlaceOrder") != 0 || json_integer_value(c) == owner)
+        return 0;
+    return problem(r, P_FORBIDDEN, "a customer places orders for itself only"), -1;
 }
 
 /* A key whose row was purged may still name a queued command (queue.c). */
@@ -84,8 +125,11 @@ void handle_command(const struct request *rq, struct reply *r)
     int rc;
 
     cmd_tx_init(&t, NULL);
-    if (idem_prepare(&idem, rq, r) || /* 400 */
-        cmd_parse(rq->body, rq->body_len, r, &root, &t.def, &t.v) ||
+    t.cx.who = rq->who;
+    /* API.md's order: 400, the role by type (401/403), 422, ownership, then the rest */
+    if (idem_prepare(&idem, rq, r) || cmd_decode(rq->body, rq->body_len, r, &root) ||
+        authz_command(&rq->who, cmd_type_of(root), r) ||
+        cmd_check(root, r, &t.def, &t.v) || check_place_owner(&t, r) ||
         name_command(&t, &idem, root, r))
         goto out;
     /* the command runs now, or is stored for a worker (its business rules run then) */

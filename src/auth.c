@@ -15,20 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "digest.h"
-
 #define MAX_TOKEN 512
 
 struct token {
     size_t len;
-    char scope[17];
     char value[MAX_TOKEN];
 };
 
 /*
  * The one token, stored in place. A reload reads the file into a copy of
  * its own, then overwrites the token under the write lock; readers (HTTP
- * threads comparing an Authorization header, workers scoping keys) hold the
+ * threads comparing an Authorization header) hold the
  * read lock while they look at it. Nothing is allocated per reload, so
  * nothing is freed under a reader and reloads are unbounded; a reader holds
  * the lock for one compare of at most MAX_TOKEN bytes, so a reload waits
@@ -84,6 +81,14 @@ static size_t token68_len(const char *s, size_t n)
     while (i < n && s[i] == '=')
         i++;
     return i == n ? n : 0;
+}
+
+bool auth_scheme_bearer(const char *authorization)
+{
+    static const char scheme[] = "Bearer";
+
+    return authorization && strncasecmp(authorization, scheme, sizeof(scheme) - 1) == 0 &&
+           (authorization[sizeof(scheme) - 1] == ' ' || authorization[sizeof(scheme) - 1] == '\0');
 }
 
 const char *auth_bearer(const char *authorization, size_t *len)
@@ -154,16 +159,6 @@ static int read_token(const char *path, struct token *t, char *err, size_t errle
         return -1;
     }
     t->len = n;
-    {
-        char hex[65];
-        sha256_hex(t->value, n, hex);
-        if (!hex[0]) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        memcpy(t->scope, hex, 16);
-        t->scope[16] = '\0';
-    }
     return 0;
 }
 
@@ -228,31 +223,6 @@ bool auth_token_matches(const char *token, size_t len)
 out:
     pthread_rwlock_unlock(&g_auth.lock);
     return ok;
-}
-
-bool auth_check(const char *authorization)
-{
-    const char *token;
-    size_t len;
-
-    if (!auth_enabled())
-        return true;
-    token = auth_bearer(authorization, &len);
-    return token && auth_token_matches(token, len);
-}
-
-/* A copy in the calling thread's own buffer: a reload cannot change it under the caller. */
-const char *auth_scope(void)
-{
-    static _Thread_local char scope[17];
-
-    pthread_rwlock_rdlock(&g_auth.lock);
-    if (g_auth.enabled)
-        memcpy(scope, g_auth.tok.scope, sizeof(scope));
-    else
-        scope[0] = '\0';
-    pthread_rwlock_unlock(&g_auth.lock);
-    return scope;
 }
 
 void auth_release(void)

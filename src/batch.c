@@ -122,6 +122,10 @@ static void run(struct db *db, struct batch_entry **batch, int n, enum doc_kind 
         }
         for (int i = 0; i < n; i++)
             if (!done[i] && batch[i]->id == id) {
+                /* another customer's order: left not found, as an unknown id */
+                if (batch[i]->owner &&
+                    db_i64(db, q, n == 1 ? DOC_OWNER : DOCS_OWNER) != batch[i]->owner)
+                    continue;
                 found(batch[i], doc, len);
                 done[i] = true;
             }
@@ -131,9 +135,7 @@ static void run(struct db *db, struct batch_entry **batch, int n, enum doc_kind 
         if (rc < 0) {
             query_db_problem(batch[i]->r, rc);
         } else if (!done[i]) {
-            sbuf_reset(&batch[i]->r->body);
-            problem(batch[i]->r, P_NOT_FOUND, "%s %" PRId64 " not found", ki->what,
-                    batch[i]->id);
+            query_not_found(batch[i]->r, ki->what, kind == DOC_PRODUCT ? batch[i]->id : 0);
         }
     }
 }

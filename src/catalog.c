@@ -45,6 +45,8 @@ const struct catalog_entry catalog[Q__COUNT] = {
       "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents, sku, "
       "name) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     W(Q_ORDER_LOCK, "SELECT status, version, customer_id FROM orders WHERE id = ? FOR UPDATE"),
+    /* who owns an order: a customer's asynchronous CancelOrder is checked when accepted */
+    W(Q_ORDER_OWNER, "SELECT customer_id FROM orders WHERE id = ?"),
     W(Q_ORDER_LINES, "SELECT product_id, quantity FROM order_lines WHERE order_id = ? "
                      "ORDER BY product_id"),
     W(Q_ORDER_TRANSITION, "UPDATE orders SET status = ?, version = version + 1, updated_at = ?, "
@@ -97,9 +99,11 @@ const struct catalog_entry catalog[Q__COUNT] = {
     "CONCAT(REPLACE(CAST(created_at AS CHAR), ' ', 'T'), 'Z'), "                                   \
     "CONCAT(REPLACE(CAST(finished_at AS CHAR), ' ', 'T'), 'Z'), seq FROM command_queue "
     W(Q_QUEUE_GET, QUEUE_COLS "WHERE queue_key = ?"),
-    W(Q_QUEUE_LIST, QUEUE_COLS "WHERE seq > ? AND queue_key LIKE ? ORDER BY seq LIMIT ?"),
+    /* an admin's GET /commands/{id} of a command another principal sent: the latest */
+    W(Q_QUEUE_GET_ID, QUEUE_COLS "WHERE command_id = ? ORDER BY seq DESC LIMIT 1"),
+    W(Q_QUEUE_LIST, QUEUE_COLS "WHERE seq > ? ORDER BY seq LIMIT ?"),
     W(Q_QUEUE_LIST_STATUS,
-      QUEUE_COLS "WHERE status = ? AND seq > ? AND queue_key LIKE ? ORDER BY seq LIMIT ?"),
+      QUEUE_COLS "WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?"),
     W(Q_QUEUE_STATS, "SELECT status, COUNT(*), COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), "
                      "UTC_TIMESTAMP(3)), 0) FROM command_queue WHERE status <> 'succeeded' "
                      "GROUP BY status"),
@@ -127,9 +131,12 @@ const struct catalog_entry catalog[Q__COUNT] = {
     R(Q_PRODUCTS_CAT_BY_SOLD,
       PRODUCT_LIST_COLS "WHERE category_key = LOWER(?) AND (units_sold < ? OR (units_sold = ? AND "
                         "product_id > ?)) ORDER BY units_sold DESC, product_id LIMIT ?"),
-    R(Q_ORDER_DOC, "SELECT doc FROM order_summary_view WHERE order_id = ?"),
-    R(Q_ORDER_DOCS4, "SELECT order_id, doc FROM order_summary_view WHERE order_id IN " IN4),
-    R(Q_ORDER_DOCS16, "SELECT order_id, doc FROM order_summary_view WHERE order_id IN " IN16),
+    /* an order's customer too: a customer reads only its own (query.c, batch.c) */
+    R(Q_ORDER_DOC, "SELECT doc, customer_id FROM order_summary_view WHERE order_id = ?"),
+    R(Q_ORDER_DOCS4,
+      "SELECT order_id, doc, customer_id FROM order_summary_view WHERE order_id IN " IN4),
+    R(Q_ORDER_DOCS16,
+      "SELECT order_id, doc, customer_id FROM order_summary_view WHERE order_id IN " IN16),
     R(Q_CUSTOMER_DOC, "SELECT doc FROM customer_view WHERE customer_id = ?"),
     R(Q_CUSTOMER_DOCS4, "SELECT customer_id, doc FROM customer_view WHERE customer_id IN " IN4),
     R(Q_CUSTOMER_DOCS16,

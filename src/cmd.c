@@ -1,6 +1,8 @@
 /* cmd.c - the command pipeline: envelope, validation, one transaction (retried), events, ack */
 #include "cmd.h"
 
+#include "auth.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,14 +154,9 @@ static int check_data(const struct command_def *def, const json_t *data, struct 
  * body), *def and *v are set and 0 is returned; otherwise r holds the
  * problem (400/422). *root is the caller's to free either way.
  */
-int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
-              const struct command_def **def, struct jv_vals *v)
+int cmd_decode(const char *body, size_t len, struct reply *r, json_t **root)
 {
     json_error_t jerr;
-    json_t *errors = NULL, *type, *data;
-    const char *key;
-    json_t *m;
-    int nerr = 0;
 
     *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!*root)
@@ -167,17 +164,33 @@ int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
                        jerr.line, jerr.column), -1;
     if (!json_is_object(*root))
         return problem(r, P_MALFORMED_JSON, "the body must be a JSON object"), -1;
+    return 0;
+}
+
+const char *cmd_type_of(const json_t *root)
+{
+    return json_string_value(json_object_get(root, "type"));
+}
+
+int cmd_check(const json_t *root, struct reply *r, const struct command_def **def,
+              struct jv_vals *v)
+{
+    json_t *errors, *type, *data;
+    const char *key;
+    json_t *m;
+    int nerr = 0;
+
     errors = json_array();
     if (!errors)
         return problem(r, P_INTERNAL, "out of memory"), -1;
-    json_object_foreach(*root, key, m) {
+    json_object_foreach((json_t *)root, key, m) {
         if (strcmp(key, "type") != 0 && strcmp(key, "data") != 0) {
             jv_error(errors, key, "is not allowed");
             nerr++;
         }
     }
-    type = json_object_get(*root, "type");
-    data = json_object_get(*root, "data");
+    type = json_object_get(root, "type");
+    data = json_object_get(root, "data");
     if (!type || !json_is_string(type)) {
         jv_error(errors, "type", type ? "must be a string" : "is required");
         nerr++;
@@ -206,12 +219,22 @@ int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
     return 0;
 }
 
+int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
+              const struct command_def **def, struct jv_vals *v)
+{
+    *def = NULL;
+    if (cmd_decode(body, len, r, root))
+        return -1;
+    return cmd_check(*root, r, def, v);
+}
+
 /*=== One command in its transaction ===*/
 
 void cmd_tx_init(struct cmd_tx *t, struct db *db)
 {
     memset(t, 0, sizeof(*t));
     t->cx.db = db;
+    auth_admin(&t->cx.who); /* a queued command: authorized when it was accepted */
 }
 
 void cmd_tx_release(struct cmd_tx *t)

@@ -259,11 +259,14 @@ static int transition(struct cmd_ctx *cx, const struct jv_vals *v, struct reply 
         (rc = db_next(cx->db, Q_ORDER_LOCK)) < 0)
         return rc;
     if (rc == 0)
-        return problem(r, P_NOT_FOUND, "order %" PRId64 " not found", id);
+        return problem(r, P_NOT_FOUND, "no such order");
     copy_str(cx->db, Q_ORDER_LOCK, OL_STATUS, status, sizeof(status), &sn);
     version = db_i64(cx->db, Q_ORDER_LOCK, OL_VERSION);
     customer = db_i64(cx->db, Q_ORDER_LOCK, OL_CUSTOMER);
     db_end(cx->db, Q_ORDER_LOCK);
+    /* another customer's order is not found, word for word (API.md "Authorization") */
+    if (principal_owner(&cx->who) && customer != principal_owner(&cx->who))
+        return problem(r, P_NOT_FOUND, "no such order");
     if (v->has[OT_EXPECTED] && v->i[OT_EXPECTED] != version) {
         json_t *extra = json_pack("{s:I}", "current_version", (json_int_t)version);
         return problem_ext(r, P_VERSION_CONFLICT, extra,

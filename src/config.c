@@ -12,7 +12,7 @@
 
 /*=== Option table ===*/
 
-enum opt_type { OPT_STR, OPT_DSN, OPT_UINT, OPT_SIZE, OPT_LOGFMT };
+enum opt_type { OPT_STR, OPT_DSN, OPT_UINT, OPT_SIZE, OPT_LOGFMT, OPT_ONOFF };
 
 struct option_def {
     const char *flag;
@@ -42,7 +42,17 @@ static const struct option_def options[] = {
     {"--max-body", "CQRSD_MAX_BODY", "65536", OPT_SIZE, OFF(max_body), 0, 64, 64u << 20,
      "request body limit in bytes"},
     {"--command-token-file", "CQRSD_COMMAND_TOKEN_FILE", NULL, OPT_STR, OFF(command_token_file),
-     SZ(command_token_file), 0, 0, "when set, commands need this bearer token"},
+     SZ(command_token_file), 0, 0, "a static bearer token with the admin role"},
+    {"--jwt-key-file", "CQRSD_JWT_KEY_FILE", NULL, OPT_STR, OFF(jwt_key_file), SZ(jwt_key_file),
+     0, 0, "HS256 secret, or PEM public key for RS256/ES256; turns JWT checks on"},
+    {"--jwt-algorithm", "CQRSD_JWT_ALGORITHM", "HS256", OPT_STR, OFF(jwt_algorithm),
+     SZ(jwt_algorithm), 0, 0, "the one algorithm accepted: HS256, RS256 or ES256"},
+    {"--jwt-issuer", "CQRSD_JWT_ISSUER", NULL, OPT_STR, OFF(jwt_issuer), SZ(jwt_issuer), 0, 0,
+     "when set, a JWT's iss must be this"},
+    {"--jwt-audience", "CQRSD_JWT_AUDIENCE", NULL, OPT_STR, OFF(jwt_audience),
+     SZ(jwt_audience), 0, 0, "when set, a JWT's aud must name this"},
+    {"--open-registration", "CQRSD_OPEN_REGISTRATION", "off", OPT_ONOFF,
+     OFF(open_registration), 0, 0, 0, "on: anonymous clients may send RegisterCustomer"},
     {"--cors-origins", "CQRSD_CORS_ORIGINS", "*", OPT_STR, OFF(cors_origins), SZ(cors_origins),
      0, 0, "comma-separated allowed origins"},
     {"--log-format", "CQRSD_LOG_FORMAT", "text", OPT_LOGFMT, OFF(log_format), 0, 0, 0,
@@ -362,6 +372,16 @@ static int set_option(struct config *cfg, const struct option_def *o, const char
                  o->max);
         return -1;
     }
+    case OPT_ONOFF:
+        if (strcmp(val, "on") == 0)
+            *(bool *)target = true;
+        else if (strcmp(val, "off") == 0)
+            *(bool *)target = false;
+        else {
+            snprintf(err, errlen, "%s: must be 'on' or 'off'", src);
+            return -1;
+        }
+        return 0;
     case OPT_LOGFMT:
         if (strcmp(val, "text") == 0)
             *(enum log_format *)target = LOG_TEXT;

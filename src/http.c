@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "authz.h"
 #include "batch.h"
 #include "handlers.h"
 #include "log.h"
@@ -292,7 +292,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct conn_req *cr)
     if (r->retry_after)
         MHD_add_response_header(resp, "Retry-After", "1");
     if (r->www_authenticate)
-        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+        MHD_add_response_header(resp, "WWW-Authenticate",
+                                r->invalid_token ? "Bearer error=\"invalid_token\"" : "Bearer");
     if (r->replayed)
         MHD_add_response_header(resp, "Idempotent-Replayed", "true");
     if (r->status == 202) /* only a command accepted for later answers 202 */
@@ -353,6 +354,7 @@ static bool early_reply(struct MHD_Connection *c, struct conn_req *cr)
 {
     struct reply *r = &cr->reply;
     const char *ct, *cl, *te;
+    enum access access;
 
     cr->rr = route_match(&cr->rq, &cr->route);
     r->route = cr->route ? cr->route->pattern : "unmatched";
@@ -371,10 +373,17 @@ static bool early_reply(struct MHD_Connection *c, struct conn_req *cr)
     case ROUTE_OK:
         break;
     }
-    if (cr->route->auth && !auth_check(cr->rq.authorization)) {
-        problem(r, P_UNAUTHORIZED, "send Authorization: Bearer <the command token>");
-        r->close = cr->rq.method == M_POST;
-        return true;
+    /* credentials, then the role (API.md "Authorization"); ownership is the handler's */
+    access = route_access(cr->route, cr->rq.method);
+    if (access != ACCESS_NONE) {
+        const struct req_arg *at =
+            cr->route->access_token ? request_arg(&cr->rq, "access_token") : NULL;
+        if (authz_resolve(cr->rq.authorization, at ? (at->val ? at->val : "") : NULL,
+                          &cr->rq.who, r) ||
+            authz_route(access, &cr->rq.who, r)) {
+            r->close = cr->rq.method == M_POST;
+            return true;
+        }
     }
     te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     if (te && strcasecmp(te, "chunked") != 0) { /* gzip etc.: a body we could not read */
@@ -470,6 +479,7 @@ static enum MHD_Result defer_read(struct MHD_Connection *c, struct conn_req *cr)
     }
     e->kind = (enum doc_kind)(cr->reply.defer_kind - 1);
     e->id = cr->reply.defer_id;
+    e->owner = cr->reply.defer_owner;
     e->if_none_match = cr->rq.if_none_match;
     e->r = &cr->reply;
     e->conn = c;

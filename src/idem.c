@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "digest.h"
 #include "log.h"
 #include "problem.h"
@@ -35,10 +34,8 @@ int idem_prepare(struct idem *id, const struct request *rq, struct reply *r)
                        "Idempotency-Key must be 1 to 128 visible ASCII characters"),
                -1;
     id->key = rq->idempotency_key;
-    if (auth_scope()[0]) /* one token's keys never replay another's answers */
-        snprintf(id->stored, sizeof(id->stored), "%s:%s", auth_scope(), id->key);
-    else
-        snprintf(id->stored, sizeof(id->stored), "%s", id->key);
+    /* one principal's keys never replay another's answers (principal.h) */
+    snprintf(id->stored, sizeof(id->stored), "%s:%s", rq->who.scope, id->key);
     return 0;
 }
 

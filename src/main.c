@@ -1,6 +1,8 @@
 /* main.c - subcommands: serve, migrate, verify-views, rebuild-views */
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "admin.h"
 #include "auth.h"
+#include "authz.h"
 #include "batch.h"
 #include "cmd.h"
 #include "config.h"
@@ -17,6 +20,7 @@
 #include "housekeeping.h"
 #include "http.h"
 #include "idem.h"
+#include "jwtauth.h"
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
@@ -68,6 +72,31 @@ static void metrics_init_routes(void)
     metrics_routes(patterns, n);
 }
 
+/* Does the daemon listen on a loopback address only (127.0.0.0/8, ::1)? */
+static bool loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return false;
+}
+
+/* SIGHUP: re-read the command token and the JWT key; each keeps its old value on failure. */
+static void reload_credentials(void)
+{
+    char err[600];
+
+    if (auth_reload(err, sizeof(err)))
+        log_msg(LOG_LVL_WARN, "cqrsd: SIGHUP: %s; keeping the current token", err);
+    else if (auth_enabled())
+        log_msg(LOG_LVL_INFO, "cqrsd: SIGHUP: command token re-read");
+    if (jwtauth_reload(err, sizeof(err)))
+        log_msg(LOG_LVL_WARN, "cqrsd: SIGHUP: %s; keeping the current JWT key", err);
+    else if (jwtauth_enabled())
+        log_msg(LOG_LVL_INFO, "cqrsd: SIGHUP: JWT key re-read");
+}
+
 static int serve(const struct config *cfg)
 {
     sigset_t set;
@@ -84,7 +113,20 @@ static int serve(const struct config *cfg)
         fprintf(stderr, "cqrsd: %s (%s)\n", err, cfg->command_token_file);
         return 2;
     }
+    if (jwtauth_setup(cfg->jwt_key_file, cfg->jwt_algorithm, cfg->jwt_issuer,
+                      cfg->jwt_audience, err, sizeof(err))) {
+        fprintf(stderr, "cqrsd: --jwt-key-file: %s\n", err);
+        auth_release();
+        return 2;
+    }
+    authz_setup(cfg->open_registration);
     log_init(cfg->log_format);
+    if (!authz_configured() && !loopback(&ss))
+        log_msg(LOG_LVL_WARN,
+                "cqrsd: warning: no credentials are configured (--command-token-file, "
+                "--jwt-key-file) and it listens on %s, not on loopback: anyone who reaches "
+                "it may read every customer and run every command",
+                cfg->listen);
     json_object_seed(0);
     cmd_metrics_init(); /* cqrsd_commands_total counts every type of the command tables */
     metrics_init_routes();
@@ -144,10 +186,7 @@ static int serve(const struct config *cfg)
         }
         if (sig != SIGHUP)
             break;
-        if (auth_reload(err, sizeof(err)))
-            log_msg(LOG_LVL_WARN, "cqrsd: SIGHUP: %s; keeping the current token", err);
-        else if (auth_enabled())
-            log_msg(LOG_LVL_INFO, "cqrsd: SIGHUP: command token re-read");
+        reload_credentials();
     }
     log_msg(LOG_LVL_INFO, "cqrsd: %s received, finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -161,6 +200,7 @@ static int serve(const struct config *cfg)
     db_thread_release();
     db_global_end();
     auth_release();
+    jwtauth_release();
     log_msg(LOG_LVL_INFO, "cqrsd: stopped");
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "db.h"
 #include "feed.h"
 #include "handlers.h"
+#include "authz.h"
 #include "metrics.h"
 #include "problem.h"
 #include "queue.h"
@@ -78,4 +79,5 @@ void handle_metrics(const struct request *rq, struct reply *r)
                  "before it.\n# TYPE cqrsd_event_feed_holes_total counter\n");
     sbuf_printf(b, "cqrsd_event_feed_holes_total %llu\n", (unsigned long long)feed_holes());
     queue_metrics(b);
+    authz_metrics(b);
 }

@@ -142,10 +142,12 @@ static int path_id(const struct request *rq, int i, int64_t *id, struct reply *r
 /*
  * Answer the stored document of view statement q for the path id (ETag,
  * 304, 404): deferred to the batch readers as `kind`, or read here when
- * kind is -1 (the readers are not running).
+ * kind is -1 (the readers are not running). owner > 0: only that customer's
+ * document exists (q's second column is its customer), and any other
+ * answers exactly as an unknown id does.
  */
 static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const char *what,
-                      int kind)
+                      int kind, int64_t owner)
 {
     static const char *const allowed[] = {NULL};
     struct db *db;
@@ -159,6 +161,7 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
     if (kind >= 0) { /* the HTTP layer hands it to a reader thread (batch.c) */
         r->defer_kind = kind + 1;
         r->defer_id = id;
+        r->defer_owner = owner;
         return;
     }
     if (!(db = query_db(r)))
@@ -167,8 +170,12 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
         query_db_problem(r, rc);
         return;
     }
+    if (rc == 1 && owner && db_i64(db, q, DOC_OWNER) != owner) {
+        db_end(db, q);
+        rc = 0;
+    }
     if (rc == 0) {
-        problem(r, P_NOT_FOUND, "%s %" PRId64 " not found", what, id);
+        query_not_found(r, what, q == Q_PRODUCT_DOC ? id : 0);
         return;
     }
     doc = db_str(db, q, COL_FIRST, &n);
@@ -180,19 +187,44 @@ static void doc_by_id(const struct request *rq, struct reply *r, enum q q, const
     db_end(db, q);
 }
 
+void query_not_found(struct reply *r, const char *what, int64_t id)
+{
+    sbuf_reset(&r->body);
+    if (id)
+        problem(r, P_NOT_FOUND, "%s %" PRId64 " not found", what, id);
+    else
+        problem(r, P_NOT_FOUND, "no such %s", what);
+}
+
+/* A customer reads only its own customer: another id is not found (API.md "Authorization"). */
+static bool not_own_customer(const struct request *rq, struct reply *r)
+{
+    int64_t id, owner = principal_owner(&rq->who);
+
+    if (!owner || !request_parse_id(rq->seg[0], rq->seg_len[0], &id) || id == owner)
+        return false;
+    query_not_found(r, "customer", 0);
+    return true;
+}
+
 void handle_product_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_PRODUCT_DOC, "product", rq->batch ? DOC_PRODUCT : -1);
+    doc_by_id(rq, r, Q_PRODUCT_DOC, "product", rq->batch ? DOC_PRODUCT : -1, 0);
 }
 
 void handle_order_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_ORDER_DOC, "order", rq->batch ? DOC_ORDER : -1);
+    doc_by_id(rq, r, Q_ORDER_DOC, "order", rq->batch ? DOC_ORDER : -1,
+              principal_owner(&rq->who));
 }
 
 void handle_customer_get(const struct request *rq, struct reply *r)
 {
-    doc_by_id(rq, r, Q_CUSTOMER_DOC, "customer", rq->batch ? DOC_CUSTOMER : -1);
+    static const char *const allowed[] = {NULL};
+
+    if (query_check_args(rq, allowed, r) || not_own_customer(rq, r))
+        return;
+    doc_by_id(rq, r, Q_CUSTOMER_DOC, "customer", rq->batch ? DOC_CUSTOMER : -1, 0);
 }
 
 /*=== Lists ===*/
@@ -362,7 +394,7 @@ void handle_customer_orders(const struct request *rq, struct reply *r)
         problem(r, P_INVALID_PARAMETER, "after is not a cursor of this list");
         return;
     }
-    if (!(db = query_db(r)))
+    if (not_own_customer(rq, r) || !(db = query_db(r)))
         return;
     if ((rc = query_run(db, Q_CUSTOMER_DOC, DB_ARGS(DB_I64(customer)))) ||
         (rc = db_next(db, Q_CUSTOMER_DOC)) < 0) {
@@ -370,7 +402,7 @@ void handle_customer_orders(const struct request *rq, struct reply *r)
         return;
     }
     if (rc == 0) {
-        problem(r, P_NOT_FOUND, "customer %" PRId64 " not found", customer);
+        query_not_found(r, "customer", 0);
         return;
     }
     db_end(db, Q_CUSTOMER_DOC);

@@ -10,7 +10,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "auth.h"
 #include "cursor.h"
 #include "handlers.h"
 #include "idem.h"
@@ -40,12 +39,9 @@ static struct {
 
 /*=== Helpers ===*/
 
-void queue_key_of(const char *command_id, char *out, size_t cap)
+void queue_key_of(const char *scope, const char *command_id, char *out, size_t cap)
 {
-    if (auth_scope()[0])
-        snprintf(out, cap, "%s:%s", auth_scope(), command_id);
-    else
-        snprintf(out, cap, "%s", command_id);
+    snprintf(out, cap, "%s:%s", scope, command_id);
 }
 
 /* 'product:42' or 'order:7' for commands on an existing aggregate; "" otherwise. */
@@ -109,7 +105,7 @@ int queue_enqueue(struct cmd_ctx *cx, const json_t *envelope, struct reply *r)
     char agg[48], key[200], *text;
     int rc;
 
-    queue_key_of(cx->command_id, key, sizeof(key));
+    queue_key_of(cx->who.scope, cx->command_id, key, sizeof(key));
     queue_aggregate_key(cx->data, agg);
     text = json_dumps(envelope, JSON_COMPACT);
     if (!text)
@@ -130,14 +126,14 @@ int queue_enqueue(struct cmd_ctx *cx, const json_t *envelope, struct reply *r)
 
 int queue_key_replay(struct db *db, const struct idem *id, struct reply *r)
 {
-    char key[200], command_id[132], type[33];
+    char command_id[132], type[33];
     const char *s;
     json_t *env;
     size_t n;
     int rc, same;
 
-    queue_key_of(id->key, key, sizeof(key));
-    if ((rc = db_run(db, Q_QUEUE_BOUND, DB_ARGS(DB_STR(key, strlen(key))))) ||
+    /* a queued command's key is its command id (the Idempotency-Key) in the same scope */
+    if ((rc = db_run(db, Q_QUEUE_BOUND, DB_ARGS(DB_STR(id->stored, strlen(id->stored))))) ||
         (rc = db_next(db, Q_QUEUE_BOUND)) <= 0)
         return rc; /* 0: the key names no queued command */
     s = db_str(db, Q_QUEUE_BOUND, QB_COMMAND_ID, &n);
@@ -436,10 +432,24 @@ static void status_json(struct sbuf *b, struct db *db, enum q q)
     sbuf_addch(b, '}');
 }
 
+/*
+ * Look a command up by its stored key, or (key NULL) by its id in any scope;
+ * 1 found (the row is current), 0 not, or a db rc.
+ */
+static int find_command(struct db *db, enum q q, const char *arg)
+{
+    int rc = db_run(db, q, DB_ARGS(DB_STR(arg, strlen(arg))));
+
+    if (rc == DB_GONE)
+        rc = db_run(db, q, DB_ARGS(DB_STR(arg, strlen(arg))));
+    return rc ? rc : db_next(db, q);
+}
+
 void handle_command_status(const struct request *rq, struct reply *r)
 {
     static const char *const allowed[] = {NULL};
     char id[132], key[200];
+    enum q q = Q_QUEUE_GET;
     struct db *db;
     int rc;
 
@@ -450,13 +460,14 @@ void handle_command_status(const struct request *rq, struct reply *r)
         return;
     }
     snprintf(id, sizeof(id), "%.*s", (int)rq->seg_len[0], rq->seg[0]);
-    queue_key_of(id, key, sizeof(key));
+    queue_key_of(rq->who.scope, id, key, sizeof(key));
     if (!(db = query_db(r)))
         return;
-    rc = db_run(db, Q_QUEUE_GET, DB_ARGS(DB_STR(key, strlen(key))));
-    if (rc == DB_GONE)
-        rc = db_run(db, Q_QUEUE_GET, DB_ARGS(DB_STR(key, strlen(key))));
-    if (rc || (rc = db_next(db, Q_QUEUE_GET)) < 0) {
+    /* a customer sees the commands it sent; an admin its own first, then anyone's */
+    rc = find_command(db, q, key);
+    if (rc == 0 && rq->who.role == ROLE_ADMIN)
+        rc = find_command(db, q = Q_QUEUE_GET_ID, id);
+    if (rc < 0) {
         query_db_problem(r, rc);
         return;
     }
@@ -466,8 +477,8 @@ void handle_command_status(const struct request *rq, struct reply *r)
     }
     r->status = 200;
     sbuf_reset(&r->body);
-    status_json(&r->body, db, Q_QUEUE_GET);
-    db_end(db, Q_QUEUE_GET);
+    status_json(&r->body, db, q);
+    db_end(db, q);
 }
 
 static void cursor_by_seq(struct db *db, enum q q, char *out)
@@ -482,7 +493,6 @@ void handle_commands_list(const struct request *rq, struct reply *r)
     const struct req_arg *st = request_arg(rq, "status");
     const struct req_arg *after = request_arg(rq, "after");
     int64_t limit = 50, key = 0, from = 0;
-    char like[40];
     enum q q = st ? Q_QUEUE_LIST_STATUS : Q_QUEUE_LIST;
     struct db *db;
 
@@ -501,16 +511,15 @@ void handle_commands_list(const struct request *rq, struct reply *r)
         problem(r, P_INVALID_PARAMETER, "after is not a cursor of this list");
         return;
     }
-    snprintf(like, sizeof(like), "%s%s%%", auth_scope(), auth_scope()[0] ? ":" : "");
     if (!(db = query_db(r)))
         return;
     if (st)
         query_list(db, q,
                    DB_ARGS(DB_STR(st->val, strlen(st->val)), DB_I64(from),
-                           DB_STR(like, strlen(like)), DB_I64(limit + 1)),
+                           DB_I64(limit + 1)),
                    limit, status_json, cursor_by_seq, r);
     else
-        query_list(db, q, DB_ARGS(DB_I64(from), DB_STR(like, strlen(like)), DB_I64(limit + 1)),
+        query_list(db, q, DB_ARGS(DB_I64(from), DB_I64(limit + 1)),
                    limit, status_json, cursor_by_seq, r);
 }
 

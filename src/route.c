@@ -7,23 +7,38 @@
 #include "handlers.h"
 #include "queue.h"
 
+#define PUB ACCESS_PUBLIC
+#define CUS ACCESS_CUSTOMER
+#define ADM ACCESS_ADMIN
+
 static const struct route routes[] = {
-    {.pattern = "/healthz", .methods = M_GET, .get = handle_healthz, .quick = true},
-    {.pattern = "/readyz", .methods = M_GET, .get = handle_readyz},
+    {.pattern = "/healthz", .methods = M_GET, .get = handle_healthz,
+     .get_access = ACCESS_NONE, .quick = true},
+    {.pattern = "/readyz", .methods = M_GET, .get = handle_readyz,
+     .get_access = ACCESS_NONE},
+    /* the list is the operator's; a command's type decides who may send it (accept.c) */
     {.pattern = "/commands", .methods = M_GET | M_POST, .get = handle_commands_list,
-     .post = handle_command, .auth = true},
+     .post = handle_command, .get_access = ADM, .post_access = ACCESS_COMMAND},
     /* its {id} is the rest of the path: libmicrohttpd has decoded %2F in a key to '/' */
-    {.pattern = "/commands/{id}", .methods = M_GET, .get = handle_command_status, .auth = true,
-     .rest = true},
-    {.pattern = "/queries/products", .methods = M_GET, .get = handle_products_list},
-    {.pattern = "/queries/products/{id}", .methods = M_GET, .get = handle_product_get, .quick = true},
-    {.pattern = "/queries/orders/{id}", .methods = M_GET, .get = handle_order_get, .quick = true},
-    {.pattern = "/queries/customers/{id}", .methods = M_GET, .get = handle_customer_get, .quick = true},
-    {.pattern = "/queries/customers/{id}/orders", .methods = M_GET, .get = handle_customer_orders},
-    {.pattern = "/queries/events", .methods = M_GET, .get = handle_events_page},
-    {.pattern = "/queries/events/stream", .methods = M_GET, .get = handle_events_stream},
-    {.pattern = "/metrics", .methods = M_GET, .get = handle_metrics},
-    {.pattern = "/openapi.json", .methods = M_GET, .get = handle_openapi, .quick = true},
+    {.pattern = "/commands/{id}", .methods = M_GET, .get = handle_command_status,
+     .get_access = CUS, .rest = true},
+    {.pattern = "/queries/products", .methods = M_GET, .get = handle_products_list,
+     .get_access = PUB},
+    {.pattern = "/queries/products/{id}", .methods = M_GET, .get = handle_product_get,
+     .get_access = PUB, .quick = true},
+    {.pattern = "/queries/orders/{id}", .methods = M_GET, .get = handle_order_get,
+     .get_access = CUS, .quick = true},
+    {.pattern = "/queries/customers/{id}", .methods = M_GET, .get = handle_customer_get,
+     .get_access = CUS, .quick = true},
+    {.pattern = "/queries/customers/{id}/orders", .methods = M_GET,
+     .get = handle_customer_orders, .get_access = CUS},
+    {.pattern = "/queries/events", .methods = M_GET, .get = handle_events_page,
+     .get_access = ADM},
+    {.pattern = "/queries/events/stream", .methods = M_GET, .get = handle_events_stream,
+     .get_access = ADM, .access_token = true},
+    {.pattern = "/metrics", .methods = M_GET, .get = handle_metrics, .get_access = ADM},
+    {.pattern = "/openapi.json", .methods = M_GET, .get = handle_openapi, .get_access = PUB,
+     .quick = true},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -80,6 +95,11 @@ void route_allow(const struct route *rt, char *out, size_t cap)
 {
     snprintf(out, cap, "%s%sOPTIONS", (rt->methods & M_GET) ? "GET, HEAD, " : "",
              (rt->methods & M_POST) ? "POST, " : "");
+}
+
+enum access route_access(const struct route *rt, enum method m)
+{
+    return m == M_POST ? rt->post_access : rt->get_access;
 }
 
 int route_index(const struct route *rt)

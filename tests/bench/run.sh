@@ -109,6 +109,8 @@ cleanup() {
     [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null
     stop_daemon
     [ -n "$tls_pid" ] && kill -KILL "$tls_pid" 2>/dev/null
+    [ -n "${hs_pid:-}" ] && kill -KILL "$hs_pid" 2>/dev/null
+    [ -n "${es_pid:-}" ] && kill -KILL "$es_pid" 2>/dev/null
     sh "$top/scripts/mariadb.sh" stop "$T/db" >/dev/null 2>&1
     if [ "$rc" -ne 0 ] && grep -q '\[ERROR\]' "$T/db/error.log" 2>/dev/null; then
         echo "bench: the server's last errors:" >&2
@@ -243,10 +245,11 @@ sqlq "CREATE TABLE events_unordered LIKE events;
 URL="http://127.0.0.1:$HTTP_PORT"
 # a private copy: a rebuild of build/cqrsd during the run changes nothing here
 cp build/cqrsd "$T/cqrsd" || die "cannot copy build/cqrsd"
-start_bench_daemon() { # PORT: the daemon with the CQRSD_*_DSN of the environment; sets started_pid
+start_bench_daemon() { # PORT [FLAGS...]: the daemon with the CQRSD_*_DSN of the environment; sets started_pid
     local port=$1 pid
+    shift
     "$T/cqrsd" serve --listen "127.0.0.1:$port" --threads "$DAEMON_THREADS" \
-        --log-format text >/dev/null 2>>"${BENCH_DAEMON_LOG:-/dev/null}" &
+        --log-format text "$@" >/dev/null 2>>"${BENCH_DAEMON_LOG:-/dev/null}" &
     pid=$!
     for _ in $(seq 1 100); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] && break
@@ -275,6 +278,36 @@ echo "cqrsd (TLS): the same on $URL_TLS with ssl-mode=required (TLS over TCP)"
 tls() {
     local url=$URL pid=$daemon_pid
     URL=$URL_TLS daemon_pid=$tls_pid
+    "$@"
+    URL=$url daemon_pid=$pid
+}
+
+# two more with authorization on (API.md "Authorization"): JWTs signed with
+# HS256 (a shared secret) and with ES256 (the daemon holds the public key);
+# their runs come right after the open daemon's run of the same workload
+. "$top/tests/integration/jwt_lib.sh"
+jwt_keys "$T/jwt" || die "openssl could not make the JWT keys"
+free_other_port() { # a free port that is none of the ports taken so far
+    local p
+    p=$(free_port)
+    while [ "$p" = "$DB_PORT" ] || [ "$p" = "$HTTP_PORT" ] || [ "$p" = "$HTTP_PORT_TLS" ] ||
+        [ "$p" = "${HTTP_PORT_HS:-}" ]; do p=$(free_port); done
+    echo "$p"
+}
+HTTP_PORT_HS=$(free_other_port)
+URL_HS="http://127.0.0.1:$HTTP_PORT_HS"
+start_bench_daemon "$HTTP_PORT_HS" --jwt-key-file "$T/jwt/hs256.key"
+hs_pid=$started_pid
+HTTP_PORT_ES=$(free_other_port)
+URL_ES="http://127.0.0.1:$HTTP_PORT_ES"
+start_bench_daemon "$HTTP_PORT_ES" --jwt-algorithm ES256 --jwt-key-file "$T/jwt/ec.pub"
+es_pid=$started_pid
+echo "cqrsd (JWT): the same with --jwt-key-file on $URL_HS (HS256) and $URL_ES (ES256)"
+# at URL PID CMD...: run a measurement against another daemon
+at() {
+    local url=$URL pid=$daemon_pid
+    URL=$1 daemon_pid=$2
+    shift 2
     "$@"
     URL=$url daemon_pid=$pid
 }
@@ -344,6 +377,22 @@ echo "seeded: $(echo "$SEED_JSON" | jq -r '"\(.products) products in \(.categori
     die "seeding: $got_products products, $got_views product_view rows, $got_customers customers"
 sqlq "SELECT product_id FROM product_view ORDER BY product_id" >"$T/products.ids"
 sqlq "SELECT id FROM customers ORDER BY id" >"$T/customers.ids"
+# each of (up to) JWT_CUSTOMERS customers with its own token of each algorithm,
+# valid for two hours: the daemons verify each once and then remember it
+JWT_CUSTOMERS=$($SMOKE && echo 20 || echo 200)
+exp=$(($(date +%s) + 7200))
+head -n "$JWT_CUSTOMERS" "$T/customers.ids" >"$T/jwt/customers.ids"
+: >"$T/jwt/hs256.tokens"
+: >"$T/jwt/es256.tokens"
+while read -r id; do
+    claims="{\"role\":\"customer\",\"customer_id\":$id,\"exp\":$exp}"
+    echo "$id $(jwt_hs256 "$T/jwt/hs256.key" "$claims")" >>"$T/jwt/hs256.tokens" || die "jwt_hs256 failed"
+    echo "$id $(jwt_es256 "$T/jwt/ec.pem" "$claims")" >>"$T/jwt/es256.tokens" || die "jwt_es256 failed"
+done <"$T/jwt/customers.ids"
+for f in hs256 es256; do
+    [ "$(awk 'NF == 2' "$T/jwt/$f.tokens" | wc -l)" = "$(wc -l <"$T/jwt/customers.ids")" ] ||
+        die "could not mint the $f tokens"
+done
 
 #=== Measurements ===
 
@@ -468,7 +517,7 @@ run_sysbench() { # NAME THREADS SCRIPT ACCOUNT: one measured sysbench run -> $T/
 echo "measuring: ${SECS} s per run, wrk -t$WRK_THREADS, sysbench over TCP; each workload" \
     "through cqrsd, then the same SQL without it"
 # warm-up (not measured): every worker thread connects and prepares its statements
-for u in "$URL" "$URL_TLS"; do
+for u in "$URL" "$URL_TLS" "$URL_HS" "$URL_ES"; do
     wrk -t"$WRK_THREADS" -c64 -d"$((SECS < 3 ? SECS : 3))s" -s "$here/wrk/get_product.lua" "$u" -- \
         "$T/products.ids" >"$T/warmup.out" 2>&1 || die "wrk warm-up failed ($u)"
 done
@@ -480,6 +529,9 @@ run_wrk get64_cqrsd 64 get_product.lua "$T/products.ids"
 VMHWM_64=$(vmhwm_kib "$daemon_pid")
 tls run_wrk get64_tls 64 get_product.lua "$T/products.ids"
 run_sysbench get64_db 64 point_select.lua cqrs_reader
+run_wrk cust16_open 16 get_customer.lua "$T/jwt/customers.ids"
+at "$URL_HS" "$hs_pid" run_wrk cust16_hs256 16 get_customer.lua "$T/jwt/hs256.tokens"
+at "$URL_ES" "$es_pid" run_wrk cust16_es256 16 get_customer.lua "$T/jwt/es256.tokens"
 run_wrk list16_cqrsd 16 list_products.lua "$CATEGORIES"
 run_sysbench list16_db 16 list_products.lua cqrs_reader
 run_wrk order16_cqrsd 16 place_order.lua "$T/products.ids" "$T/customers.ids"
@@ -559,6 +611,24 @@ tls stop_daemon
 tls_pid=""
 [ "$daemon_exit" = 0 ] || ERRORS+=("the TLS daemon exited with '$daemon_exit' after SIGTERM (want 0)")
 
+#=== The JWT daemons: every token was verified once, then remembered ===
+
+for a in hs256 es256; do
+    if [ $a = hs256 ]; then u=$URL_HS; else u=$URL_ES; fi
+    curl -s "$u/metrics" >"$T/$a.metrics"
+    # verified about once per token (the warm-up sent none; two connections may
+    # verify a new token at the same moment), then answered from the table
+    misses=$(awk '$1 == "cqrsd_auth_jwt_verifications_total{result=\"miss\"}" { print $2 }' "$T/$a.metrics")
+    hits=$(awk '$1 == "cqrsd_auth_jwt_verifications_total{result=\"hit\"}" { print $2 }' "$T/$a.metrics")
+    [ -n "$misses" ] && [ "$misses" -le $((2 * JWT_CUSTOMERS + 16)) ] && [ "${hits:-0}" -gt 0 ] ||
+        ERRORS+=("$a: $misses full verifications and $hits remembered ones for $JWT_CUSTOMERS tokens")
+    JWT_VERIFIED="${JWT_VERIFIED:-}${JWT_VERIFIED:+, }$a: ${misses:-?} verified in full, ${hits:-?} remembered"
+    at "$u" "$([ $a = hs256 ] && echo "$hs_pid" || echo "$es_pid")" stop_daemon
+    [ "$daemon_exit" = 0 ] || ERRORS+=("the $a daemon exited with '$daemon_exit' after SIGTERM (want 0)")
+done
+hs_pid=""
+es_pid=""
+
 #=== The table and build/bench.json ===
 
 pair() { # ID WORKLOAD CQRSD_NAME DB_NAME DB_WHAT
@@ -596,6 +666,18 @@ tls_pair() { # ID WORKLOAD CLEAR_NAME TLS_NAME
     tls_pair get64 "GET /queries/products/{id}" get64_cqrsd get64_tls
     tls_pair order16 "POST /commands PlaceOrder (1-3 products)" order16_cqrsd order16_tls
 } | jq -s . >"$T/tls.json"
+jwt_pair() { # ID WORKLOAD OPEN_NAME JWT_NAME
+    jq -n --arg id "$1" --arg w "$2" --slurpfile c "$T/$3.json" --slurpfile t "$T/$4.json" '
+        { id: $id, workload: $w, connections: $c[0].connections,
+          open_rps: $c[0].rps, jwt_rps: $t[0].rps, open_p99_ms: $c[0].p99_ms,
+          jwt_p99_ms: $t[0].p99_ms, ratio: ($t[0].rps / $c[0].rps),
+          open_daemon_cpu_s_per_1000: $c[0].daemon_cpu_s_per_1000,
+          jwt_daemon_cpu_s_per_1000: $t[0].daemon_cpu_s_per_1000, jwt: $t[0] }'
+}
+{
+    jwt_pair cust16_hs256 "GET /queries/customers/{id}, a customer's HS256 JWT" cust16_open cust16_hs256
+    jwt_pair cust16_es256 "GET /queries/customers/{id}, a customer's ES256 JWT" cust16_open cust16_es256
+} | jq -s . >"$T/jwt.json"
 # what gap-free positions cost: the same database-only PlaceOrder transaction
 # taking its position from event_head (as the daemon does) and from an
 # AUTO_INCREMENT column (positions may become visible out of order)
@@ -610,6 +692,7 @@ jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db
     --arg opts "$MARIADB_TUNING" --argjson secs "$SECS" --argjson smoke "$SMOKE" \
     --argjson ncpu "$NCPU" --arg load "$LOAD_BEFORE" --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --slurpfile positions "$T/positions.json" --slurpfile tls "$T/tls.json" \
+    --slurpfile jwt "$T/jwt.json" --argjson jwtn "$JWT_CUSTOMERS" \
     --argjson tlssessions "$TLS_SESSIONS" --argjson dconns "$DAEMON_CONNS" --argjson hwm64 "${VMHWM_64:-0}" --argjson hwmend "${VMHWM_END:-0}" \
     --arg dexit "$daemon_exit" --argjson minstock "${min_stock:-0}" \
     --argjson threads "$DAEMON_THREADS" --arg dlog "${BENCH_DAEMON_LOG:-/dev/null}" \
@@ -630,6 +713,8 @@ jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db
       event_positions: $positions[0],
       tls: { note: "the same daemon with ssl-mode=required (TLS over TCP) against ssl-mode=disabled; ratio = TLS req/s / clear-text req/s",
              tls_handshakes_finished_by_the_server: $tlssessions, daemon_connections: $dconns, workloads: $tls[0] },
+      jwt: { note: "GET /queries/customers/{id}: each request as that customer with its own JWT (\($jwtn) customers, one token each), against the same GET on a daemon without credentials; ratio = JWT req/s / open req/s",
+             workloads: $jwt[0] },
       daemon: { vmhwm_kib_after_get64: $hwm64, vmhwm_kib_at_end: $hwmend,
                 exit_status_after_sigterm: $dexit },
       targets: [
@@ -644,6 +729,8 @@ jq -n --slurpfile w "$T/workloads.json" --argjson seed "$SEED_JSON" --argjson db
         { target: "PlaceOrder: >= 90 % of the database-only transaction",
           want: 0.9, got: $by.order16.ratio, met: ($by.order16.ratio >= 0.9) },
         ($tls[0][] | { target: "\(.workload), \(.connections) connections, TLS to the database: >= 90 % of clear text",
+          want: 0.9, got: .ratio, met: (.ratio >= 0.9) }),
+        ($jwt[0][] | { target: "\(.workload), \(.connections) connections: >= 90 % of the same GET without authorization",
           want: 0.9, got: .ratio, met: (.ratio >= 0.9) }),
         { target: "peak RSS (VmHWM) <= 32 MiB with 64 connections",
           want: 32768, got: $hwm64, met: ($hwm64 <= 32768) } ],
@@ -685,6 +772,17 @@ jq -r '
       f(.clear_p99_ms; 2), f(.tls_p99_ms; 2), f(.clear_daemon_cpu_s_per_1000; 3),
       f(.tls_daemon_cpu_s_per_1000; 3), f(.clear_mariadb_cpu_s_per_1000; 3),
       f(.tls_mariadb_cpu_s_per_1000; 3)] | @tsv)' build/bench.json | align
+echo
+echo "Authorization: GET /queries/customers/{id} as the customer, with its JWT, beside the same GET on a"
+echo "daemon without credentials (each JWT verified once, then found in the daemon's table of verified tokens;"
+echo "$JWT_VERIFIED):"
+jq -r '
+    def f(n; d): if n == null then "-" else (n * pow(10; d) | round / pow(10; d) | tostring) end;
+    (["workload", "conns", "open req/s", "JWT req/s", "JWT/open", "open p99", "JWT p99",
+      "cqrsd cpu/1000 open", "JWT"] | @tsv),
+    (.jwt.workloads[] | [.workload, .connections, f(.open_rps; 0), f(.jwt_rps; 0), f(.ratio; 2),
+      f(.open_p99_ms; 2), f(.jwt_p99_ms; 2), f(.open_daemon_cpu_s_per_1000; 3),
+      f(.jwt_daemon_cpu_s_per_1000; 3)] | @tsv)' build/bench.json | align
 echo
 jq -r '"cqrsd peak RSS (VmHWM): \(.daemon.vmhwm_kib_after_get64) KiB after the 64-connection run, \(.daemon.vmhwm_kib_at_end) KiB at the end"' build/bench.json
 jq -r '.event_positions | "gap-free event positions: the database-only PlaceOrder transaction at 16 threads ran \(.gap_free_ops_per_s | round) ops/s (p99 \(.gap_free_p99_ms) ms) with them, \(.auto_increment_ops_per_s | round) ops/s (p99 \(.auto_increment_p99_ms) ms) with an AUTO_INCREMENT position instead: they cost \(.cost_pct * 10 | round / 10) %"' build/bench.json

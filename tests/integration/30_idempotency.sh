@@ -92,7 +92,7 @@ events_of() {
 }
 
 # key_rows KEY: how many idempotency_keys rows hold KEY
-key_rows() { sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '$1'"; }
+key_rows() { sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 'admin:$1'"; }
 
 # processlist_id MARK / release_lock MARK / sql_bg MARK STATEMENT: a root
 # session holding a lock in the background (as in 04_lifecycle.sh)
@@ -168,9 +168,9 @@ P1=$(jqb .aggregate_id)
 check_match "first: aggregate_id" "$ID" "$P1"
 check "first: Location" "/queries/products/$P1" "$(hdr Location)"
 check "first: the key row holds the answer" "201	/queries/products/$P1" \
-    "$(sql "SELECT status, location FROM idempotency_keys WHERE idem_key = '$K1'")"
+    "$(sql "SELECT status, location FROM idempotency_keys WHERE idem_key = 'admin:$K1'")"
 check "first: the key row is recent" 1 \
-    "$(sql "SELECT ABS(TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP())) < 120 FROM idempotency_keys WHERE idem_key = '$K1'")"
+    "$(sql "SELECT ABS(TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP())) < 120 FROM idempotency_keys WHERE idem_key = 'admin:$K1'")"
 
 st=$(kcmd "$K1" "$E1")
 is_replay "same key, same envelope" first
@@ -203,7 +203,7 @@ check "reused: no customer" 0 "$(sql "SELECT COUNT(*) FROM customers WHERE email
 check "reused: the product kept its price" 500 "$(sql "SELECT price_cents FROM products WHERE id = $P1")"
 check "reused: still one event with that command_id" 1 "$(events_of "$K1")"
 check "reused: the key row is unchanged" "201	/queries/products/$P1" \
-    "$(sql "SELECT status, location FROM idempotency_keys WHERE idem_key = '$K1'")"
+    "$(sql "SELECT status, location FROM idempotency_keys WHERE idem_key = 'admin:$K1'")"
 # and the original envelope still replays afterwards
 st=$(kcmd "$K1" "$E1")
 is_replay "the original again after the 422s" first
@@ -228,7 +228,7 @@ bad_key "with a control byte inside" "Idempotency-Key: in$U"$'\x01'"side"
 bad_key "with DEL inside" "Idempotency-Key: in$U"$'\x7f'"side"
 bad_key "with a non-ASCII character" "Idempotency-Key: caf"$'\xc3\xa9'"-$U"
 bad_key "with a Latin-1 byte" "Idempotency-Key: caf"$'\xe9'"-$U"
-check "bad keys: no key row" 0 "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'in$U%' OR idem_key LIKE 'caf%-$U' OR idem_key = '$K129'")"
+check "bad keys: no key row" 0 "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'admin:in$U%' OR idem_key LIKE 'admin:caf%-$U' OR idem_key = 'admin:$K129'")"
 
 E128=$(create_json "K128-$U")
 st=$(kcmd "$K128" "$E128")
@@ -430,23 +430,23 @@ EK=$(create_json "KEPT-$U")
 st=$(kcmd "$KK" "$EK")
 keep kept
 check "kept: 201" 201 "$st"
-sql "UPDATE idempotency_keys SET created_at = UTC_TIMESTAMP(3) - INTERVAL 1410 MINUTE WHERE idem_key = '$KK'"
+sql "UPDATE idempotency_keys SET created_at = UTC_TIMESTAMP(3) - INTERVAL 1410 MINUTE WHERE idem_key = 'admin:$KK'"
 # 1200 keys of 26 h ago (more than one purge batch) and one of 23 h ago
 values=""
 for i in $(seq 1 1200); do
-    values="$values${values:+,}('purge-old-$U-$i', REPEAT('0', 64), 200, '', '{}', UTC_TIMESTAMP(3) - INTERVAL 26 HOUR)"
+    values="$values${values:+,}('admin:purge-old-$U-$i', REPEAT('0', 64), 200, '', '{}', UTC_TIMESTAMP(3) - INTERVAL 26 HOUR)"
 done
 sql "INSERT INTO idempotency_keys (idem_key, digest, status, location, body, created_at) VALUES $values"
 sql "INSERT INTO idempotency_keys (idem_key, digest, status, location, body, created_at)
-     VALUES ('purge-recent-$U', REPEAT('0', 64), 200, '', '{}', UTC_TIMESTAMP(3) - INTERVAL 23 HOUR)"
-check "purge setup: 1200 old keys" 1200 "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'purge-old-$U-%'")"
+     VALUES ('admin:purge-recent-$U', REPEAT('0', 64), 200, '', '{}', UTC_TIMESTAMP(3) - INTERVAL 23 HOUR)"
+check "purge setup: 1200 old keys" 1200 "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'admin:purge-old-$U-%'")"
 port=$(own_port)
 own_daemons="$own_daemons idem2"
 if start_daemon idem2 "$port" --threads 2; then
     t0=$(date +%s%N)
     left=1200
     for _ in $(seq 1 100); do
-        left=$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'purge-old-$U-%'")
+        left=$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'admin:purge-old-$U-%'")
         [ "$left" = 0 ] && break
         [ $((($(date +%s%N) - t0) / 1000000)) -gt 5000 ] && break
         sleep 0.05
@@ -464,7 +464,7 @@ if start_daemon idem2 "$port" --threads 2; then
 else
     fail=$((fail + 1))
 fi
-sql "DELETE FROM idempotency_keys WHERE idem_key = 'purge-recent-$U'"
+sql "DELETE FROM idempotency_keys WHERE idem_key = 'admin:purge-recent-$U'"
 
 check "the shared daemon is still ready" 200 "$(get /readyz)"
 finish

@@ -141,7 +141,7 @@ exactly_once() {
         "$(diff <(for f in "$d"/*[0-9].body; do jq -r '"\(.command_id)\t\(.aggregate_id)"' "$f" 2>/dev/null; done | LC_ALL=C sort) \
                 <(sql "SELECT command_id, aggregate_id FROM events WHERE type = 'OrderPlaced' AND command_id LIKE '$pre-%'" | LC_ALL=C sort) | head -5)"
     check "$name: one key row per key, each with its 201" "$TOTAL $TOTAL" \
-        "$(sql "SELECT COUNT(*), COALESCE(SUM(status = 201), 0) FROM idempotency_keys WHERE idem_key LIKE '$pre-%'" | tr '\t' ' ')"
+        "$(sql "SELECT COUNT(*), COALESCE(SUM(status = 201), 0) FROM idempotency_keys WHERE idem_key LIKE 'admin:$pre-%'" | tr '\t' ' ')"
     orders=$(sql "SELECT COUNT(*) FROM orders WHERE customer_id = $c")
     check "$name: one order per key" "$TOTAL" "$orders"
     check "$name: one line per order" "$orders" "$(sql "SELECT COUNT(*) FROM order_lines WHERE product_id = $p")"

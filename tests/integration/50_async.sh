@@ -427,18 +427,18 @@ check "idem: one queue row, one event" "1 1" \
     "$(sql "SELECT (SELECT COUNT(*) FROM command_queue WHERE command_id = '$K1'), (SELECT COUNT(*) FROM events WHERE command_id = '$K1')" | tr '\t' ' ')"
 # the key row purged (keys live 25 h) while the queue row is kept (7 days, dead
 # letters for ever): the key stays bound to its command, compared by envelope
-purge_key() { sql "DELETE FROM idempotency_keys WHERE idem_key = '$1'"; }
+purge_key() { sql "DELETE FROM idempotency_keys WHERE idem_key = 'admin:$1'"; }
 purge_key "$K1"
 check "idem purged: the key row is gone, the queue row is not" "0 1" \
-    "$(sql "SELECT (SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '$K1'), (SELECT COUNT(*) FROM command_queue WHERE queue_key = '$K1')" | tr '\t' ' ')"
+    "$(sql "SELECT (SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 'admin:$K1'), (SELECT COUNT(*) FROM command_queue WHERE queue_key = 'admin:$K1')" | tr '\t' ' ')"
 st=$(acmd "$E1R" -H "Idempotency-Key: $K1")
 check "idem purged: the same envelope async replays the 202" "202 true $first_body" "$st $(hdr Idempotent-Replayed) $(body)"
 check "idem purged: same command_id and Location" "$K1 $first_loc" "$(jqb .command_id) $(hdr Location)"
 check "idem purged: the replay records nothing (the queue row binds the key)" 0 \
-    "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '$K1'")"
+    "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 'admin:$K1'")"
 st=$(acmd "$E2" -H "Idempotency-Key: $K1")
 check "idem purged: another envelope async" "422 idempotency-key-reused" "$st $(jqb .type)"
-check "idem purged: the 422 records nothing" 0 "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = '$K1'")"
+check "idem purged: the 422 records nothing" 0 "$(sql "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 'admin:$K1'")"
 st=$(cmd "$E2" -H "Idempotency-Key: $K1")
 check "idem purged: another envelope sync" "422 idempotency-key-reused" "$st $(jqb .type)"
 st=$(cmd "$E1" -H "Idempotency-Key: $K1")

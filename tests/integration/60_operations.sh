@@ -325,10 +325,10 @@ for h in X-Request-Id Location ETag Idempotent-Replayed Preference-Applied Retry
 done
 check "parameters documented" "Idempotency-Key If-None-Match Prefer X-Request-Id " \
     "$(jq -r '[.components.parameters[] | select(.in == "header") | .name] - ["Last-Event-ID"] | sort[]' "$SPEC" | tr '\n' ' ')"
-check "bearer scheme" "http bearer" "$(jq -r '.components.securitySchemes.commandToken | "\(.type) \(.scheme)"' "$SPEC")"
+check "bearer scheme" "http bearer" "$(jq -r '.components.securitySchemes.bearer | "\(.type) \(.scheme)"' "$SPEC")"
 check "POST /commands uses the bearer scheme" true \
-    "$(jq '.paths["/commands"].post.security | map(has("commandToken")) | any' "$SPEC")"
-check "POST /commands statuses" "200 201 202 400 401 404 409 413 415 422 500 503" \
+    "$(jq '.paths["/commands"].post.security | map(has("bearer")) | any' "$SPEC")"
+check "POST /commands statuses" "200 201 202 400 401 403 404 409 413 415 422 500 503" \
     "$(jq -r '.paths["/commands"].post.responses | keys | join(" ")' "$SPEC")"
 check "event stream is text/event-stream" true \
     "$(jq '.paths["/queries/events/stream"].get.responses["200"].content | has("text/event-stream")' "$SPEC")"
