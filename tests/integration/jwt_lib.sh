@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # jwt_lib.sh - real JWTs made with openssl(1) and coreutils, for the
 # integration tests and the benchmark (source it). Nothing here is the
 # daemon's code: the tokens are signed the way any issuer signs them
