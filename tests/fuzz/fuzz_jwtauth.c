@@ -9,6 +9,9 @@
  *         secret (HMAC-SHA256 by libcrypto), so the fuzzer reaches the claims
  *         checks behind the signature; then it goes through the same path.
  * Invariants (abort when broken):
+ *   - authz_resolve (what every request goes through) agrees: no Bearer
+ *     header is anonymous, a refused token is 401 invalid_token, an accepted
+ *     one is jwtauth_verify's principal; no answer holds the token;
  *   - auth_bearer's token lies inside the header, after "Bearer" and spaces,
  *     and is token68 up to the end of the value;
  *   - a status is in range; verifying the same token again gives the same
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "authz.h"
 #include "jwtauth.h"
 
 #define FAIL(...)                                                                                  \
@@ -219,6 +223,38 @@ static void check_accepted(const char *tok, size_t len, const struct principal *
     json_decref(c);
 }
 
+/*
+ * authz_resolve, the path of every request: a header of another scheme (or
+ * none) is anonymous; a Bearer one is the principal jwtauth_verify gives, or
+ * 401 with error="invalid_token"; and no answer holds the token's text.
+ */
+static void check_resolve(const char *header)
+{
+    struct principal who, want;
+    struct reply r;
+    const char *tok;
+    size_t len = 0;
+    int rc;
+
+    reply_init(&r);
+    memset(&who, 0, sizeof(who));
+    rc = authz_resolve(header, NULL, &who, &r);
+    tok = auth_bearer(header, &len);
+    if (!auth_scheme_bearer(header)) {
+        if (rc != 0 || who.role != ROLE_ANONYMOUS)
+            FAIL("'%s' is not a Bearer header, yet not anonymous", header);
+    } else if (!tok || jwtauth_verify(tok, len, &want) != JWTAUTH_OK) {
+        if (rc == 0 || (r.status != 401 && r.status != 500) ||
+            (r.status == 401 && !(r.www_authenticate && r.invalid_token)))
+            FAIL("a refused token got %d", r.status);
+    } else if (rc != 0 || memcmp(&who, &want, sizeof(who)) != 0) {
+        FAIL("authz_resolve and jwtauth_verify disagree");
+    }
+    if (tok && len >= 8 && r.body.buf && memmem(r.body.buf, r.body.len, tok, len))
+        FAIL("the answer holds the token");
+    reply_release(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *header = NULL;
@@ -241,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!header)
         return 0;
 
+    check_resolve(header);
     tok = auth_bearer(header, &len);
     if (!tok)
         goto out;
