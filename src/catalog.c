@@ -6,6 +6,10 @@
 
 #define IN4 "(?, ?, ?, ?)"
 #define IN16 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define LINE_INSERT                                                                                \
+    "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents, sku, "    \
+    "name) VALUES "
+#define LINE_ROW "(?, ?, ?, ?, ?, ?, ?)"
 #define PRODUCT_LIST_COLS "SELECT doc, product_id, price_cents, units_sold FROM product_view "
 
 const struct catalog_entry catalog[Q__COUNT] = {
@@ -41,9 +45,20 @@ const struct catalog_entry catalog[Q__COUNT] = {
     W(Q_ORDER_INSERT, "INSERT INTO orders (customer_id, status, version, cancel_reason, "
                       "created_at, updated_at, cancelled_at) "
                       "VALUES (?, 'placed', 1, NULL, ?, ?, NULL)"),
-    W(Q_ORDER_LINE_INSERT,
-      "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents, sku, "
-      "name) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    /*
+     * PlaceOrder's products, locked in one statement per 4 or 16 (the ids
+     * padded with repeats, which IN ignores): InnoDB locks them as it scans
+     * the primary key, in ascending id order, as one lock per product did
+     */
+    W(Q_ORDER_PRODUCTS4, "SELECT id, deleted_at IS NULL, price_cents, stock, sku, name "
+                         "FROM products WHERE id IN " IN4 " ORDER BY id FOR UPDATE"),
+    W(Q_ORDER_PRODUCTS16, "SELECT id, deleted_at IS NULL, price_cents, stock, sku, name "
+                          "FROM products WHERE id IN " IN16 " ORDER BY id FOR UPDATE"),
+    /* an order's lines, 1 to 4 rows per statement */
+    W(Q_ORDER_LINE_INSERT, LINE_INSERT LINE_ROW),
+    W(Q_ORDER_LINE_INSERT2, LINE_INSERT LINE_ROW ", " LINE_ROW),
+    W(Q_ORDER_LINE_INSERT3, LINE_INSERT LINE_ROW ", " LINE_ROW ", " LINE_ROW),
+    W(Q_ORDER_LINE_INSERT4, LINE_INSERT LINE_ROW ", " LINE_ROW ", " LINE_ROW ", " LINE_ROW),
     W(Q_ORDER_LOCK, "SELECT status, version, customer_id FROM orders WHERE id = ? FOR UPDATE"),
     /* who owns an order: a customer's asynchronous CancelOrder is checked when accepted */
     W(Q_ORDER_OWNER, "SELECT customer_id FROM orders WHERE id = ?"),

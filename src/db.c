@@ -15,7 +15,7 @@
 /*=== State ===*/
 
 #define RECONNECT_EVERY_MS 200
-#define MAX_PARAMS 16
+#define MAX_PARAMS 32 /* the widest: 4 order lines of 7 */
 
 #define COL_CAP 512         /* a text column's buffer to begin with */
 #define COL_KEEP (16 << 10) /* the most it keeps between statements */
@@ -335,8 +335,11 @@ int db_run(struct db *db, enum q q, const struct db_param *p, size_t np)
     MYSQL_BIND b[MAX_PARAMS];
     int rc;
 
-    if (np > MAX_PARAMS)
+    if (np > MAX_PARAMS) { /* a statement of the catalog wider than the bind array: a bug */
+        log_msg(LOG_LVL_ERROR, "%s has %zu parameters, more than %d", catalog[q].name, np,
+                MAX_PARAMS);
         return DB_ERR;
+    }
     if ((rc = side_up(sd)))
         return rc;
     if (!s->st && (rc = stmt_prepare(sd, q)))
