@@ -33,6 +33,10 @@ const struct catalog_entry catalog[Q__COUNT] = {
                         "updated_at = ? WHERE id = ?"),
     /* stock moved by orders: no new version */
     W(Q_PRODUCT_STOCK_MOVE, "UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?"),
+    /* the same for up to 4 products (ids padded with the last pair again), in id order */
+    W(Q_PRODUCT_STOCK_MOVE4, "UPDATE products SET stock = stock + CASE id WHEN ? THEN ? "
+                             "WHEN ? THEN ? WHEN ? THEN ? WHEN ? THEN ? END, updated_at = ? "
+                             "WHERE id IN " IN4),
     W(Q_CUSTOMER_INSERT, "INSERT INTO customers (email, name, version, created_at, updated_at) "
                          "VALUES (?, ?, 1, ?, ?)"),
     /*

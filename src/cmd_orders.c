@@ -124,6 +124,37 @@ static int lock_products(struct cmd_ctx *cx, struct line *lines, size_t n, struc
     return DB_OK;
 }
 
+/*
+ * Add delta[i] to the stock of product pids[i] (ascending ids: the row
+ * locks are taken in that order), up to 4 products per statement.
+ */
+static int move_stock(struct cmd_ctx *cx, const int64_t *pids, const int64_t *delta, size_t n)
+{
+    int rc;
+
+    for (size_t at = 0; at < n; at += 4) {
+        size_t k = n - at < 4 ? n - at : 4;
+        struct db_param p[13];
+        if (k == 1) {
+            rc = db_run(cx->db, Q_PRODUCT_STOCK_MOVE,
+                        DB_ARGS(DB_I64(delta[at]), DB_STR(cx->now, strlen(cx->now)),
+                                DB_I64(pids[at])));
+        } else {
+            for (size_t i = 0; i < 4; i++) { /* pad with the last pair: CASE takes the first */
+                size_t j = at + (i < k ? i : k - 1);
+                p[2 * i] = DB_I64(pids[j]);
+                p[2 * i + 1] = DB_I64(delta[j]);
+                p[9 + i] = DB_I64(pids[j]);
+            }
+            p[8] = DB_STR(cx->now, strlen(cx->now));
+            rc = db_run(cx->db, Q_PRODUCT_STOCK_MOVE4, p, 13);
+        }
+        if (rc)
+            return rc;
+    }
+    return DB_OK;
+}
+
 /* Insert the lines (in line order), up to 4 rows per statement. */
 static int insert_lines(struct cmd_ctx *cx, int64_t order_id, const struct line *lines, size_t n)
 {
@@ -194,15 +225,16 @@ static int write_order(struct cmd_ctx *cx, int64_t customer, struct line *lines,
                        int64_t *order_id)
 {
     json_t *ev_items;
-    int64_t total = 0;
+    int64_t total = 0, pids[MAX_ITEMS], delta[MAX_ITEMS];
     int rc;
 
     qsort(lines, n, sizeof(*lines), by_product);
-    for (size_t i = 0; i < n; i++)
-        if ((rc = db_run(cx->db, Q_PRODUCT_STOCK_MOVE,
-                         DB_ARGS(DB_I64(-lines[i].quantity), DB_STR(cx->now, strlen(cx->now)),
-                                 DB_I64(lines[i].product_id)))))
-            return rc;
+    for (size_t i = 0; i < n; i++) {
+        pids[i] = lines[i].product_id;
+        delta[i] = -lines[i].quantity;
+    }
+    if ((rc = move_stock(cx, pids, delta, n)))
+        return rc;
     qsort(lines, n, sizeof(*lines), by_line_no);
     if ((rc = db_run(cx->db, Q_ORDER_INSERT,
                      DB_ARGS(DB_I64(customer), DB_STR(cx->now, strlen(cx->now)),
@@ -341,11 +373,8 @@ static int transition(struct cmd_ctx *cx, const struct jv_vals *v, struct reply 
         db_end(cx->db, Q_ORDER_LINES);
         if (rc < 0)
             return rc;
-        for (int i = 0; i < nl; i++)
-            if ((rc = db_run(cx->db, Q_PRODUCT_STOCK_MOVE,
-                             DB_ARGS(DB_I64(qty[i]), DB_STR(cx->now, strlen(cx->now)),
-                                     DB_I64(pids[i])))))
-                return rc;
+        if ((rc = move_stock(cx, pids, qty, (size_t)nl)))
+            return rc;
     }
     rc = db_run(cx->db, Q_ORDER_TRANSITION,
                 DB_ARGS(DB_STR(to, strlen(to)), DB_STR(cx->now, strlen(cx->now)),

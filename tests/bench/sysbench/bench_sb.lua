@@ -38,6 +38,11 @@ B.SQL = {
    PRODUCT_LOCK = "SELECT version, deleted_at IS NULL, price_cents, stock, sku, name, " ..
       "description, category_id FROM products WHERE id = ? FOR UPDATE",
    PRODUCT_STOCK_MOVE = "UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?",
+   PRODUCT_STOCK_MOVE4 = "UPDATE products SET stock = stock + CASE id WHEN ? THEN ? " ..
+      "WHEN ? THEN ? WHEN ? THEN ? WHEN ? THEN ? END, updated_at = ? " ..
+      "WHERE id IN (?, ?, ?, ?)",
+   ORDER_PRODUCTS4 = "SELECT id, deleted_at IS NULL, price_cents, stock, sku, name " ..
+      "FROM products WHERE id IN (?, ?, ?, ?) ORDER BY id FOR UPDATE",
    PRODUCT_PRICE = "UPDATE products SET price_cents = ?, version = version + 1, " ..
       "updated_at = ? WHERE id = ?",
    ORDER_INSERT = "INSERT INTO orders (customer_id, status, version, cancel_reason, " ..
@@ -45,6 +50,11 @@ B.SQL = {
       "VALUES (?, 'placed', 1, NULL, ?, ?, NULL)",
    ORDER_LINE_INSERT = "INSERT INTO order_lines (order_id, line_no, product_id, quantity, " ..
       "unit_price_cents, sku, name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+   ORDER_LINE_INSERT2 = "INSERT INTO order_lines (order_id, line_no, product_id, quantity, " ..
+      "unit_price_cents, sku, name) VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)",
+   ORDER_LINE_INSERT3 = "INSERT INTO order_lines (order_id, line_no, product_id, quantity, " ..
+      "unit_price_cents, sku, name) VALUES (?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?), " ..
+      "(?, ?, ?, ?, ?, ?, ?)",
    EVENT_HEAD = "UPDATE event_head SET position = LAST_INSERT_ID(position + ?) WHERE id = 1",
    EVENT_INSERT = "INSERT INTO events (position, `type`, aggregate_type, aggregate_id, " ..
       "aggregate_version, data, command_id, occurred_at) " ..

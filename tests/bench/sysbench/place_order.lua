@@ -5,10 +5,11 @@
 -- distinct seeded products, quantity 1):
 --   START TRANSACTION
 --   SELECT id FROM customers WHERE id = ?
---   SELECT ... FROM products WHERE id = ? FOR UPDATE     (ascending id)
---   UPDATE products SET stock = stock + ?, updated_at = ? (ascending id)
+--   SELECT ... FROM products WHERE id IN (4 ids, padded) ORDER BY id FOR UPDATE
+--   UPDATE products SET stock = stock + ? ... WHERE id = ?   (1 product), or
+--   UPDATE products SET stock = stock + CASE id ... END ... WHERE id IN (4 ids)
 --   INSERT INTO orders ...                  (its id by mysql_stmt_insert_id)
---   INSERT INTO order_lines ...             (one per item, in item order)
+--   INSERT INTO order_lines ... VALUES (…), (…)   (one statement, in item order)
 --   UPDATE event_head SET position = LAST_INSERT_ID(position + ?) ...
 --   INSERT INTO events ... 'OrderPlaced' ...
 --   COMMIT
@@ -32,10 +33,23 @@ function thread_init()
    assert(#products >= 3, "fewer than 3 products")
    customers = B.ids(con, "SELECT id FROM customers ORDER BY id")
    s_customer = B.prepare(con, B.SQL.CUSTOMER_LOCK, "i")
-   s_lock = B.prepare(con, B.SQL.PRODUCT_LOCK, "i")
+   s_lock = B.prepare(con, B.SQL.ORDER_PRODUCTS4, "i", "i", "i", "i")
    s_move = B.prepare(con, B.SQL.PRODUCT_STOCK_MOVE, "i", 32, "i")
+   s_move4 = B.prepare(con, B.SQL.PRODUCT_STOCK_MOVE4, "i", "i", "i", "i", "i", "i", "i", "i",
+                       32, "i", "i", "i", "i")
    s_order = B.prepare(con, B.SQL.ORDER_INSERT, "i", 32, 32)
-   s_line = B.prepare(con, B.SQL.ORDER_LINE_INSERT, "i", "i", "i", "i", "i", 64, 800)
+   local line = {"i", "i", "i", "i", "i", 64, 800}
+   s_lines = {}
+   for rows, sql in ipairs({B.SQL.ORDER_LINE_INSERT, B.SQL.ORDER_LINE_INSERT2,
+                            B.SQL.ORDER_LINE_INSERT3}) do
+      local types = {}
+      for _ = 1, rows do
+         for _, t in ipairs(line) do
+            types[#types + 1] = t
+         end
+      end
+      s_lines[rows] = B.prepare(con, sql, unpack(types))
+   end
    if unordered then
       s_event = B.prepare(con, B.SQL.EVENT_INSERT_UNORDERED, 64, 16, "i", "i", 8192, 128, 32)
    else
@@ -69,23 +83,30 @@ function event()
    table.sort(sorted, by_id)
    local now = B.now()
 
+   local function id_at(i) -- padded with the last id, as the daemon pads
+      return sorted[math.min(i, n)].id
+   end
    con:query("START TRANSACTION")
    B.run(s_customer, customer)
-   for _, p in ipairs(sorted) do
-      B.run(s_lock, p.id)
-   end
-   for _, p in ipairs(sorted) do
-      B.run(s_move, -1, now, p.id)
+   B.run(s_lock, id_at(1), id_at(2), id_at(3), id_at(4))
+   if n == 1 then
+      B.run(s_move, -1, now, sorted[1].id)
+   else
+      B.run(s_move4, id_at(1), -1, id_at(2), -1, id_at(3), -1, id_at(4), -1, now,
+            id_at(1), id_at(2), id_at(3), id_at(4))
    end
    B.run(s_order, customer, now, now)
    local order_id = B.insert_id(s_order)
-   local items, total = {}, 0
+   local items, total, args = {}, 0, {}
    for i, p in ipairs(lines) do
-      B.run(s_line, order_id, i, p.id, 1, p.price, p.sku, p.name)
+      for _, v in ipairs({order_id, i, p.id, 1, p.price, p.sku, p.name}) do
+         args[#args + 1] = v
+      end
       total = total + p.price
       items[i] = string.format('{"product_id":%d,"quantity":1,"unit_price_cents":%d}', p.id,
                                p.price)
    end
+   B.run(s_lines[n], unpack(args))
    local data = string.format('{"customer_id":%d,"items":[%s],"total_cents":%d}', customer,
                               table.concat(items, ","), total)
    if unordered then
