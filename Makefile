@@ -60,7 +60,7 @@ deps:
 	sh scripts/deps.sh
 
 # every SQL text of the daemon and its tools, from the compiled code (tests/sqlcheck/dump_sql.c)
-DUMP_SRC := tests/sqlcheck/dump_sql.c src/admin.c src/views.c src/catalog.c src/sqlscript.c \
+DUMP_SRC := tests/sqlcheck/dump_sql.c src/admin.c src/views.c src/drift.c src/catalog.c src/sqlscript.c \
             src/sbuf.c src/periodic.c src/metrics.c src/log.c src/timefmt.c src/request.c
 build/dump_sql: $(DUMP_SRC) $(GEN) $(HDRS)
 	@mkdir -p build

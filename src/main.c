@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "db.h"
+#include "drift.h"
 #include "housekeeping.h"
 #include "http.h"
 #include "idem.h"
@@ -173,7 +174,7 @@ static int serve(const struct config *cfg)
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the event stream poller");
     if (queue_start(cfg->queue_workers, cfg->queue_max_attempts))
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the command queue workers");
-    if (views_audit_start(cfg))
+    if (drift_start(cfg))
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the read model sample check");
     if (housekeeping_start())
         log_msg(LOG_LVL_WARN, "cqrsd: cannot start the housekeeping thread (purges)");
@@ -195,7 +196,7 @@ static int serve(const struct config *cfg)
     batch_stop();
     queue_stop();
     stream_stop();
-    views_audit_stop();
+    drift_stop();
     housekeeping_stop();
     db_thread_release();
     db_global_end();

@@ -9,8 +9,6 @@
 
 #include "db.h"
 #include "log.h"
-#include "metrics.h"
-#include "periodic.h"
 #include "sbuf.h"
 #include "sqlscript.h"
 
@@ -48,12 +46,7 @@ static const struct view views[] = {
 /* the last positions before a recomputation that must be visible to it */
 #define VISIBLE_WINDOW 4096
 
-struct session {
-    struct db_admin *a;
-    char err[512];
-};
-
-static int open_session(struct session *s, const struct config *cfg)
+static int open_session(struct views_session *s, const struct config *cfg)
 {
     s->a = db_admin_open(&cfg->admin_dsn, cfg->write_dsn.database, s->err, sizeof(s->err));
     if (!s->a) {
@@ -71,7 +64,7 @@ static int open_session(struct session *s, const struct config *cfg)
     return 0;
 }
 
-static int run(struct session *s, const char *sql, size_t n)
+static int run(struct views_session *s, const char *sql, size_t n)
 {
     if (db_admin_exec(s->a, sql, n, NULL, NULL, s->err, sizeof(s->err))) {
         fprintf(stderr, "cqrsd: %s\n", s->err);
@@ -80,7 +73,7 @@ static int run(struct session *s, const char *sql, size_t n)
     return 0;
 }
 
-static int run_buf(struct session *s, struct sbuf *b)
+static int run_buf(struct views_session *s, struct sbuf *b)
 {
     int rc = b->oom ? -1 : run(s, b->buf, b->len);
     sbuf_reset(b);
@@ -130,7 +123,7 @@ static int add_col(void *ctx, unsigned ncols, const char *const *cols)
  * stderr (the verify-views and rebuild-views tools; never the daemon's sample check,
  * whose stderr is its log, and whose error text may be the server's)
  */
-static int view_columns(struct session *s, const char *table, struct sbuf *cols, bool print)
+static int view_columns(struct views_session *s, const char *table, struct sbuf *cols, bool print)
 {
     struct sbuf q = SBUF_INIT;
     int rc;
@@ -148,7 +141,7 @@ static int view_columns(struct session *s, const char *table, struct sbuf *cols,
     return 0;
 }
 
-static int read_i64(void *ctx, unsigned ncols, const char *const *cols)
+int views_read_i64(void *ctx, unsigned ncols, const char *const *cols)
 {
     if (ncols >= 1 && cols[0])
         *(int64_t *)ctx = strtoll(cols[0], NULL, 10);
@@ -156,7 +149,7 @@ static int read_i64(void *ctx, unsigned ncols, const char *const *cols)
 }
 
 /* Append a positive integer key to a comma-separated list. */
-static void add_key(struct sbuf *b, const char *s)
+void views_add_key(struct sbuf *b, const char *s)
 {
     char *e;
     long long v = s ? strtoll(s, &e, 10) : 0;
@@ -166,10 +159,10 @@ static void add_key(struct sbuf *b, const char *s)
     sbuf_printf(b, "%s%lld", b->len ? "," : "", v);
 }
 
-static int event_head(struct session *s, int64_t *head)
+static int event_head(struct views_session *s, int64_t *head)
 {
     static const char q[] = "SELECT position FROM event_head WHERE id = 1";
-    return db_admin_exec(s->a, q, sizeof(q) - 1, read_i64, head, s->err, sizeof(s->err));
+    return db_admin_exec(s->a, q, sizeof(q) - 1, views_read_i64, head, s->err, sizeof(s->err));
 }
 
 /*
@@ -178,7 +171,7 @@ static int event_head(struct session *s, int64_t *head)
  * lasting holes; a missing one is a commit still becoming visible (README,
  * "The event store"), so this waits it out, 1 ms at a time, at most 10 s.
  */
-static int wait_visible(struct session *s, int64_t after, int64_t upto)
+static int wait_visible(struct views_session *s, int64_t after, int64_t upto)
 {
     static const char q[] = "SELECT COUNT(*) FROM events WHERE position > ? AND position <= ?";
 
@@ -205,12 +198,6 @@ static int wait_visible(struct session *s, int64_t after, int64_t upto)
 enum verify_flags {
     VF_DIFFS = 1,  /* print each difference on stdout */
     VF_ERRORS = 2, /* print errors on stderr (the tools; never the daemon's sample check) */
-};
-
-/* What a comparison found. */
-struct tally {
-    long rows, diffs, bad; /* rows compared, differences (a row, or one column), rows differing */
-    struct sbuf *bad_keys; /* if set: "k1,k2,…" of the rows differing */
 };
 
 static void print_value(const char *v)
@@ -247,7 +234,7 @@ static void verify_error(const struct view *v, const char *err, int flags)
         fprintf(stderr, "cqrsd: verify-views: %s: %s\n", v->table, err);
 }
 
-static void note_bad(struct tally *t, int64_t key)
+static void note_bad(struct views_tally *t, int64_t key)
 {
     t->bad++;
     if (t->bad_keys)
@@ -257,7 +244,7 @@ static void note_bad(struct tally *t, int64_t key)
 /* Compare one pair of rows with the same key; true when they differ. */
 static bool compare_row(const struct view *v, const char *cols, int64_t key,
                         const char *const *e, unsigned ne, const char *const *g, unsigned ng,
-                        int flags, struct tally *t)
+                        int flags, struct views_tally *t)
 {
     long before = t->diffs;
 
@@ -288,8 +275,8 @@ static bool compare_row(const struct view *v, const char *cols, int64_t key,
  * command changed in between looks different: the caller confirms those.
  * Returns 0, or -1 (said on stderr with VF_ERRORS: the view and the error).
  */
-static int verify_view(struct session *exp, struct session *got, const struct view *v,
-                       const char *filter, int flags, struct tally *t)
+static int verify_view(struct views_session *exp, struct views_session *got, const struct view *v,
+                       const char *filter, int flags, struct views_tally *t)
 {
     const struct sql_file *f = recompute_of(v->table);
     struct sbuf cols = SBUF_INIT, q = SBUF_INIT, names = SBUF_INIT;
@@ -399,8 +386,8 @@ out:
  * chunk of keys at a time (each chunk its own snapshot: a row is compared
  * with itself at one moment).
  */
-static int confirm_keys(struct session *s, const struct view *v, const char *keys, int flags,
-                        struct tally *t)
+static int confirm_keys(struct views_session *s, const struct view *v, const char *keys, int flags,
+                        struct views_tally *t)
 {
     struct sbuf chunk = SBUF_INIT;
     const char *p = keys;
@@ -436,7 +423,7 @@ static int confirm_keys(struct session *s, const struct view *v, const char *key
  */
 int views_verify(const struct config *cfg)
 {
-    struct session exp = {0}, got = {0};
+    struct views_session exp = {0}, got = {0};
     struct sbuf keys = SBUF_INIT;
     long total_diffs = 0;
     int rc = 2;
@@ -444,7 +431,7 @@ int views_verify(const struct config *cfg)
     if (open_session(&exp, cfg) || open_session(&got, cfg))
         goto out;
     for (size_t i = 0; i < N_VIEWS; i++) {
-        struct tally pass = {0, 0, 0, &keys}, sure = {0, 0, 0, NULL};
+        struct views_tally pass = {0, 0, 0, &keys}, sure = {0, 0, 0, NULL};
         sbuf_reset(&keys);
         if (verify_view(&exp, &got, &views[i], NULL, VF_ERRORS, &pass))
             goto out;
@@ -472,7 +459,7 @@ out:
 static int collect_key(void *ctx, unsigned ncols, const char *const *cols)
 {
     if (ncols >= 1)
-        add_key((struct sbuf *)ctx, cols[0]);
+        views_add_key((struct sbuf *)ctx, cols[0]);
     return 0;
 }
 
@@ -482,7 +469,7 @@ static int collect_key(void *ctx, unsigned ncols, const char *const *cols)
  * list: MariaDB 10.11 can drop rows when an IN (subquery) meets the
  * recomputation's derived tables (a split-materialization plan).
  */
-static int catch_up(struct session *s, const struct view *v, const char *into, int64_t after,
+static int catch_up(struct views_session *s, const struct view *v, const char *into, int64_t after,
                     int64_t upto, const char *cols)
 {
     const struct sql_file *f = recompute_of(v->table);
@@ -531,7 +518,7 @@ static int check_state(void *ctx, unsigned ncols, const char *const *cols)
 
 /* The sessions and state of one rebuild. */
 struct rebuild {
-    struct session w, lk, mon; /* work (READ COMMITTED), LOCK TABLES, PROCESSLIST */
+    struct views_session w, lk, mon; /* work (READ COMMITTED), LOCK TABLES, PROCESSLIST */
     struct sbuf cols[N_VIEWS]; /* each view's column list */
     struct sbuf b;
     int64_t from; /* the events up to here are in the shadow tables */
@@ -692,150 +679,8 @@ out:
     return rc;
 }
 
-/*=== The drift gauge: a sample check inside the daemon ===*/
-
-#define AUDIT_EVERY_S 30
-#define AUDIT_EVENTS 500 /* the aggregates the last this many events touched */
-
-/* The check's thread, and the sessions it keeps between rounds (its own). */
-static struct {
-    const struct config *cfg;
-    struct periodic thread;
-    struct session rd, wr;
-} g_audit;
-
-struct idlists {
-    struct sbuf product, order, customer;
-};
-
-static int collect_recent(void *ctx, unsigned ncols, const char *const *cols)
+int views_confirm_keys(struct views_session *s, enum views_which w, const char *keys,
+                       struct views_tally *t)
 {
-    struct idlists *l = ctx;
-
-    if (ncols < 2 || !cols[0])
-        return 0;
-    if (strcmp(cols[0], "product") == 0)
-        add_key(&l->product, cols[1]);
-    else if (strcmp(cols[0], "order") == 0)
-        add_key(&l->order, cols[1]);
-    else if (strcmp(cols[0], "customer") == 0)
-        add_key(&l->customer, cols[1]);
-    return 0;
-}
-
-static int collect_products(void *ctx, unsigned ncols, const char *const *cols)
-{
-    if (ncols >= 1)
-        add_key(&((struct idlists *)ctx)->product, cols[0]);
-    return 0;
-}
-
-static int collect_customers(void *ctx, unsigned ncols, const char *const *cols)
-{
-    if (ncols >= 1)
-        add_key(&((struct idlists *)ctx)->customer, cols[0]);
-    return 0;
-}
-
-/*
- * Compare the rows of the aggregates that recent events touched. The reader
- * account finds them (events), the writer account compares their view rows
- * with their recomputation inside one snapshot, so a command committing
- * meanwhile is no difference: it reads the write tables, the views and
- * cqrs_line_json, and nothing else. Returns the number of differing rows,
- * or -1.
- */
-static long audit_once(struct session *rd, struct session *wr)
-{
-    struct idlists l = {SBUF_INIT, SBUF_INIT, SBUF_INIT};
-    struct tally t = {0, 0, 0, NULL};
-    struct sbuf q = SBUF_INIT;
-    int64_t head = 0;
-    long rc = -1;
-    static const char head_sql[] = "SELECT COALESCE(MAX(position), 0) FROM events";
-
-    if (db_admin_exec(rd->a, head_sql, sizeof(head_sql) - 1, read_i64, &head, rd->err,
-                      sizeof(rd->err)))
-        goto out;
-    sbuf_printf(&q, "SELECT DISTINCT aggregate_type, aggregate_id FROM events WHERE position > "
-                    "%" PRId64, head - AUDIT_EVENTS);
-    if (q.oom || db_admin_exec(rd->a, q.buf, q.len, collect_recent, &l, rd->err, sizeof(rd->err)))
-        goto out;
-    sbuf_reset(&q);
-    if (l.order.len) { /* an order touches its products' and its customer's rows too */
-        sbuf_printf(&q, "SELECT DISTINCT product_id FROM order_lines WHERE order_id IN (%s)",
-                    l.order.buf);
-        if (q.oom || db_admin_exec(wr->a, q.buf, q.len, collect_products, &l, wr->err,
-                                   sizeof(wr->err)))
-            goto out;
-        sbuf_reset(&q);
-        sbuf_printf(&q, "SELECT DISTINCT customer_id FROM orders WHERE id IN (%s)", l.order.buf);
-        if (q.oom || db_admin_exec(wr->a, q.buf, q.len, collect_customers, &l, wr->err,
-                                   sizeof(wr->err)))
-            goto out;
-    }
-    if (l.product.oom || l.order.oom || l.customer.oom ||
-        (l.product.len && confirm_keys(wr, &views[0], l.product.buf, 0, &t)) ||
-        (l.order.len && confirm_keys(wr, &views[1], l.order.buf, 0, &t)) ||
-        (l.customer.len && confirm_keys(wr, &views[2], l.customer.buf, 0, &t)))
-        goto out;
-    metrics_drift(t.bad, t.rows); /* rows, not columns: a row with several wrong columns is one */
-    rc = t.bad;
-out:
-    sbuf_release(&q);
-    sbuf_release(&l.product);
-    sbuf_release(&l.order);
-    sbuf_release(&l.customer);
-    return rc;
-}
-
-/* One round: (re)open the sessions if needed, compare, publish, warn. */
-static long audit_round(void *ctx)
-{
-    struct session *rd = &g_audit.rd, *wr = &g_audit.wr;
-
-    (void)ctx;
-    if (!rd->a)
-        rd->a = db_admin_open(&g_audit.cfg->read_dsn, g_audit.cfg->read_dsn.database, rd->err,
-                              sizeof(rd->err));
-    if (!wr->a &&
-        (wr->a = db_admin_open(&g_audit.cfg->write_dsn, g_audit.cfg->write_dsn.database, wr->err,
-                               sizeof(wr->err))) &&
-        db_admin_exec(wr->a, LIT("SET SESSION group_concat_max_len = 16777216"), NULL, NULL,
-                      wr->err, sizeof(wr->err))) {
-        db_admin_close(wr->a); /* a truncated GROUP_CONCAT would be false drift */
-        wr->a = NULL;
-    }
-    if (rd->a && wr->a) {
-        long d = audit_once(rd, wr);
-        if (d < 0) { /* start over with fresh connections next time */
-            db_admin_close(rd->a);
-            db_admin_close(wr->a);
-            rd->a = wr->a = NULL;
-        } else if (d > 0) {
-            log_msg(LOG_LVL_WARN, "read model: %ld recently changed rows differ from the "
-                                  "write model (run cqrsd verify-views)", d);
-        }
-    }
-    return -1; /* again in AUDIT_EVERY_S */
-}
-
-static void audit_done(void *ctx)
-{
-    (void)ctx;
-    db_admin_close(g_audit.rd.a);
-    db_admin_close(g_audit.wr.a);
-    g_audit.rd.a = g_audit.wr.a = NULL;
-    db_thread_release();
-}
-
-int views_audit_start(const struct config *cfg)
-{
-    g_audit.cfg = cfg;
-    return periodic_start(&g_audit.thread, audit_round, audit_done, NULL, AUDIT_EVERY_S * 1000L);
-}
-
-void views_audit_stop(void)
-{
-    periodic_stop(&g_audit.thread);
+    return confirm_keys(s, &views[w], keys, 0, t);
 }

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "sbuf.h"
 #include "sqlscript.h"
+#include "drift.h"
 #include "views.h"
 
 static FILE *g_out;
@@ -272,7 +273,7 @@ static void drift_round(const struct config *cfg)
     struct sbuf m = SBUF_INIT;
     struct timespec ms = {0, 10 * 1000 * 1000};
 
-    views_audit_start(cfg);
+    drift_start(cfg);
     for (int i = 0; i < 500; i++) {
         sbuf_reset(&m);
         metrics_write(&m);
@@ -280,7 +281,7 @@ static void drift_round(const struct config *cfg)
             break;
         nanosleep(&ms, NULL);
     }
-    views_audit_stop();
+    drift_stop();
     sbuf_release(&m);
 }
 
