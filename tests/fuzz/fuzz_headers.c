@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "fuzz_util.h"
 #include "authz.h"
 #include "http.h"
 #include "idem.h"
@@ -51,18 +52,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char path[] = "/tmp/cqrsd-fuzz-token.XXXXXX";
     char err[256];
-    int fd;
 
     (void)argc;
     (void)argv;
     json_object_seed(1);
-    fd = mkstemp(path); /* mode 0600 */
-    if (fd < 0 || write(fd, token, strlen(token)) != (ssize_t)strlen(token) ||
-        write(fd, "\n", 1) != 1) {
-        perror("fuzz_headers: token file");
-        abort();
-    }
-    close(fd);
+    fuzz_secret_file("fuzz_headers", token, path); /* mode 0600 */
     if (auth_load(path, err, sizeof(err)) != 0) {
         fprintf(stderr, "fuzz_headers: auth_load: %s\n", err);
         abort();

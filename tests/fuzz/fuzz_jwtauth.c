@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "fuzz_util.h"
 #include "authz.h"
 #include "jwtauth.h"
 
@@ -52,18 +53,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char path[] = "/tmp/cqrsd-fuzz-jwt.XXXXXX";
     char err[256];
-    int fd;
 
     (void)argc;
     (void)argv;
     json_object_seed(1);
-    fd = mkstemp(path); /* mode 0600 */
-    if (fd < 0 || write(fd, secret, strlen(secret)) != (ssize_t)strlen(secret) ||
-        write(fd, "\n", 1) != 1) {
-        perror("fuzz_jwtauth: key file");
-        abort();
-    }
-    close(fd);
+    fuzz_secret_file("fuzz_jwtauth", secret, path); /* mode 0600 */
     if (jwtauth_setup(path, "HS256", "https://issuer.example", "cqrsd", err, sizeof(err)) != 0) {
         fprintf(stderr, "fuzz_jwtauth: jwtauth_setup: %s\n", err);
         abort();

@@ -172,6 +172,16 @@ static void der_to_raw(const unsigned char *der, size_t n, unsigned char raw[64]
  * "none" for no signature) and key: for HMAC the secret itself, or "@file"
  * for a file's bytes as the secret; else a private key file. malloc'd.
  */
+/* "a.b", allocated: the parts of a JWT joined */
+static char *dotted(const char *a, const char *b)
+{
+    char *out = malloc(strlen(a) + strlen(b) + 2);
+
+    ck_assert(out);
+    sprintf(out, "%s.%s", a, b);
+    return out;
+}
+
 static char *mint(const char *sign_alg, const char *key, const char *header, const char *claims)
 {
     char hdr[128], *h64, *c64, *input, *token, *s64;
@@ -185,9 +195,7 @@ static char *mint(const char *sign_alg, const char *key, const char *header, con
     }
     h64 = b64url_str(header);
     c64 = b64url_str(claims);
-    input = malloc(strlen(h64) + strlen(c64) + 2);
-    ck_assert(input);
-    sprintf(input, "%s.%s", h64, c64);
+    input = dotted(h64, c64);
     put_text("input", input, 0600);
     unlink(out);
     if (strcmp(sign_alg, "none") == 0) {
@@ -224,9 +232,7 @@ static char *mint(const char *sign_alg, const char *key, const char *header, con
         }
     }
     s64 = b64url(sig, n);
-    token = malloc(strlen(input) + strlen(s64) + 2);
-    ck_assert(token);
-    sprintf(token, "%s.%s", input, s64);
+    token = dotted(input, s64);
     free(h64);
     free(c64);
     free(input);
@@ -994,15 +1000,11 @@ static char *mint_fast(const char *claims)
     unsigned int n = 0;
     char *h64 = b64url_str(header), *c64 = b64url_str(claims), *input, *s64, *token;
 
-    input = malloc(strlen(h64) + strlen(c64) + 2);
-    ck_assert(input);
-    sprintf(input, "%s.%s", h64, c64);
+    input = dotted(h64, c64);
     ck_assert(HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (unsigned char *)input,
                    strlen(input), mac, &n));
     s64 = b64url(mac, n);
-    token = malloc(strlen(input) + strlen(s64) + 2);
-    ck_assert(token);
-    sprintf(token, "%s.%s", input, s64);
+    token = dotted(input, s64);
     free(h64);
     free(c64);
     free(input);
@@ -1124,25 +1126,30 @@ START_TEST(reload_while_verifying)
 }
 END_TEST
 
+/* A test case with the keys made once, and the fake clock set (and JWTs off) around each test. */
+static TCase *keyed_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_add_unchecked_fixture(tc, fixture_keys, NULL);
+    tcase_add_checked_fixture(tc, fixture_clock, fixture_release);
+    tcase_set_timeout(tc, 60);
+    return tc;
+}
+
 Suite *jwtauth_suite(void)
 {
     Suite *s = suite_create("jwtauth");
-    TCase *setup = tcase_create("setup");
-    TCase *verify_tc = tcase_create("verify");
-    TCase *reload = tcase_create("reload");
+    TCase *setup = keyed_tcase("setup");
+    TCase *verify_tc = keyed_tcase("verify");
+    TCase *reload = keyed_tcase("reload");
 
-    tcase_add_unchecked_fixture(setup, fixture_keys, NULL);
-    tcase_add_checked_fixture(setup, fixture_clock, fixture_release);
-    tcase_set_timeout(setup, 60);
     tcase_add_test(setup, setup_off_and_algorithms);
     tcase_add_test(setup, setup_file_modes);
     tcase_add_test(setup, setup_key_contents);
     tcase_add_test(setup, status_names);
     suite_add_tcase(s, setup);
 
-    tcase_add_unchecked_fixture(verify_tc, fixture_keys, NULL);
-    tcase_add_checked_fixture(verify_tc, fixture_clock, fixture_release);
-    tcase_set_timeout(verify_tc, 60);
     tcase_add_test(verify_tc, valid_tokens);
     tcase_add_test(verify_tc, header_forms);
     tcase_add_test(verify_tc, alg_none);
@@ -1155,9 +1162,6 @@ Suite *jwtauth_suite(void)
     tcase_add_test(verify_tc, oversized_token);
     suite_add_tcase(s, verify_tc);
 
-    tcase_add_unchecked_fixture(reload, fixture_keys, NULL);
-    tcase_add_checked_fixture(reload, fixture_clock, fixture_release);
-    tcase_set_timeout(reload, 60);
     tcase_add_test(reload, reload_hs256);
     tcase_add_test(reload, reload_public_keys);
     tcase_add_test(reload, cache_hits_and_failures);
