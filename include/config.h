@@ -35,10 +35,17 @@ enum cmd_mode { MODE_SERVE, MODE_MIGRATE, MODE_VERIFY, MODE_REBUILD, MODE_HELP, 
 
 enum log_format { LOG_TEXT, LOG_JSON };
 
+#define CONFIG_MAX_REPLICAS 8
+
 struct config {
     enum cmd_mode mode;
     char listen[128];
     struct dsn write_dsn, read_dsn, admin_dsn;
+    struct dsn replica_dsn[CONFIG_MAX_REPLICAS]; /* --replica-dsn, in the order given */
+    int nreplicas;
+    unsigned max_replica_lag;      /* seconds */
+    unsigned consistency_wait_ms;
+    bool consistency_fallback_none; /* --consistency-fallback none */
     unsigned threads;
     size_t max_body;
     char command_token_file[512];

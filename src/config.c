@@ -12,7 +12,7 @@
 
 /*=== Option table ===*/
 
-enum opt_type { OPT_STR, OPT_DSN, OPT_UINT, OPT_SIZE, OPT_LOGFMT, OPT_ONOFF };
+enum opt_type { OPT_STR, OPT_DSN, OPT_DSN_LIST, OPT_UINT, OPT_SIZE, OPT_LOGFMT, OPT_ONOFF, OPT_FALLBACK };
 
 struct option_def {
     const char *flag;
@@ -34,7 +34,18 @@ static const struct option_def options[] = {
     {"--write-dsn", "CQRSD_WRITE_DSN", "mysql://cqrs_writer:cqrs_writer@127.0.0.1:3306/cqrs",
      OPT_DSN, OFF(write_dsn), 0, 0, 0, "account for commands"},
     {"--read-dsn", "CQRSD_READ_DSN", "mysql://cqrs_reader:cqrs_reader@127.0.0.1:3306/cqrs",
-     OPT_DSN, OFF(read_dsn), 0, 0, 0, "account (or replica) for queries"},
+     OPT_DSN, OFF(read_dsn), 0, 0, 0, "account for queries on the primary"},
+    {"--replica-dsn", "CQRSD_REPLICA_DSN", NULL, OPT_DSN_LIST, OFF(replica_dsn), 0, 0, 0,
+     "a replica for queries (reader account); repeat the flag, or comma-separate in the "
+     "variable, for several"},
+    {"--max-replica-lag", "CQRSD_MAX_REPLICA_LAG", "5", OPT_UINT, OFF(max_replica_lag), 0, 1,
+     86400, "seconds of lag after which a replica takes no queries without a token"},
+    {"--consistency-wait-ms", "CQRSD_CONSISTENCY_WAIT_MS", "2000", OPT_UINT,
+     OFF(consistency_wait_ms), 0, 0, 60000,
+     "how long a query with a consistency token waits for a replica"},
+    {"--consistency-fallback", "CQRSD_CONSISTENCY_FALLBACK", "primary", OPT_FALLBACK,
+     OFF(consistency_fallback_none), 0, 0, 0,
+     "primary, or none (then 503 replica-lagging) when no replica has a token's write in time"},
     {"--admin-dsn", "CQRSD_ADMIN_DSN", "mysql://root@127.0.0.1:3306/", OPT_DSN, OFF(admin_dsn),
      0, 0, 0, "used by migrate, verify-views and rebuild-views only"},
     {"--threads", "CQRSD_THREADS", "16", OPT_UINT, OFF(threads), 0, 1, 1024,
@@ -342,8 +353,16 @@ static int set_option(struct config *cfg, const struct option_def *o, const char
         }
         strcpy(target, val);
         return 0;
-    case OPT_DSN: {
+    case OPT_DSN:
+    case OPT_DSN_LIST: {
         char why[700], shown[300];
+        if (o->type == OPT_DSN_LIST) { /* one more replica: target is replica_dsn */
+            if (cfg->nreplicas == CONFIG_MAX_REPLICAS) {
+                snprintf(err, errlen, "%s: at most %d replicas", src, CONFIG_MAX_REPLICAS);
+                return -1;
+            }
+            target = (char *)&cfg->replica_dsn[cfg->nreplicas++];
+        }
         if (dsn_parse(val, (struct dsn *)target, why, sizeof(why)) ||
             dsn_check_files((struct dsn *)target, why, sizeof(why))) {
             dsn_redact(val, shown, sizeof(shown));
@@ -382,6 +401,13 @@ static int set_option(struct config *cfg, const struct option_def *o, const char
             return -1;
         }
         return 0;
+    case OPT_FALLBACK:
+        if (strcmp(val, "primary") == 0 || strcmp(val, "none") == 0) {
+            *(bool *)target = val[0] == 'n';
+            return 0;
+        }
+        snprintf(err, errlen, "%s: must be 'primary' or 'none'", src);
+        return -1;
     case OPT_LOGFMT:
         if (strcmp(val, "text") == 0)
             *(enum log_format *)target = LOG_TEXT;
@@ -396,6 +422,34 @@ static int set_option(struct config *cfg, const struct option_def *o, const char
     return -1;
 }
 
+/*
+ * A list option: each value the flag was given, else the variable's
+ * comma-separated values (an empty one is an error), else none.
+ */
+static int set_list(struct config *cfg, const struct option_def *o, const char *const *vals,
+                    int n, const char *env, char *err, size_t errlen)
+{
+    char one[2048];
+
+    for (int i = 0; i < n; i++)
+        if (set_option(cfg, o, vals[i], o->flag, err, errlen))
+            return -1;
+    while (env) {
+        const char *comma = strchr(env, ',');
+        size_t len = comma ? (size_t)(comma - env) : strlen(env);
+        if (len == 0 || len >= sizeof(one)) {
+            snprintf(err, errlen, "%s: an empty or over-long DSN in the list", o->env);
+            return -1;
+        }
+        memcpy(one, env, len);
+        one[len] = '\0';
+        if (set_option(cfg, o, one, o->env, err, errlen))
+            return -1;
+        env = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
 static const struct option_def *find_option(const char *flag, size_t n)
 {
     for (size_t i = 0; i < N_OPTIONS; i++)
@@ -408,6 +462,8 @@ int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get
                  size_t errlen)
 {
     const char *flag_val[N_OPTIONS] = {0}; /* the value each flag was given, if any */
+    const char *list_val[CONFIG_MAX_REPLICAS + 1]; /* a repeated flag's values */
+    int nlist = 0;
     bool have_mode = false;
 
     memset(cfg, 0, sizeof(*cfg));
@@ -431,13 +487,18 @@ int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get
                 snprintf(err, errlen, "unknown option '%.*s' (see --help)", (int)n, a);
                 return -1;
             }
-            if (eq)
-                flag_val[o - options] = eq + 1;
-            else if (i + 1 < argc)
-                flag_val[o - options] = argv[++i];
-            else {
+            if (!eq && i + 1 >= argc) {
                 snprintf(err, errlen, "option '%s' needs a value", o->flag);
                 return -1;
+            }
+            flag_val[o - options] = eq ? eq + 1 : argv[++i];
+            if (o->type == OPT_DSN_LIST) {
+                if (nlist == CONFIG_MAX_REPLICAS) {
+                    snprintf(err, errlen, "%s: at most %d replicas", o->flag,
+                             CONFIG_MAX_REPLICAS);
+                    return -1;
+                }
+                list_val[nlist++] = flag_val[o - options];
             }
             continue;
         }
@@ -463,7 +524,11 @@ int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const struct option_def *o = &options[i];
         const char *env = get_env ? get_env(o->env) : NULL;
-        if (flag_val[i]) {
+        if (o->type == OPT_DSN_LIST) {
+            if (set_list(cfg, o, nlist ? list_val : NULL, nlist, nlist ? NULL : env, err,
+                         errlen))
+                return -1;
+        } else if (flag_val[i]) {
             if (set_option(cfg, o, flag_val[i], o->flag, err, errlen))
                 return -1;
         } else if (env) {
