@@ -4,29 +4,39 @@
 # A private MariaDB server as a plain process: its data directory, socket,
 # pid file and log live in DIR; it listens on 127.0.0.1:PORT only. `stop`
 # stops only the server this script started in DIR (by its pid).
+# MARIADB_OPTS: extra server options (scripts/replicas.sh passes the binlog
+# and replication ones).
 set -eu
 cmd=${1:?usage: mariadb.sh start DIR PORT | stop DIR}
 dir=${2:?usage: mariadb.sh start DIR PORT | stop DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
+# alive PID: the process runs (a killed server whose parent is gone may stay a
+# zombie for a while: kill -0 still succeeds on it)
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    ! grep -qE '^[0-9]+ \(.*\) Z' "/proc/$1/stat" 2>/dev/null
+}
+
 case "$cmd" in
 start)
     port=${3:?usage: mariadb.sh start DIR PORT}
-    if [ -f "$dir/mariadbd.pid" ] && kill -0 "$(cat "$dir/mariadbd.pid")" 2>/dev/null; then
+    if [ -f "$dir/mariadbd.pid" ] && alive "$(cat "$dir/mariadbd.pid")"; then
         echo "mariadb: already running in $dir"
         exit 0
     fi
+    # its own tmpdir: internal temporary tables must not share /tmp with whatever
+    # cleans it (nor with other servers being installed at the same time)
+    mkdir -p "$dir/tmp"
     fresh=no
     if [ ! -d "$dir/data/mysql" ]; then
         fresh=yes
         mariadb-install-db --no-defaults --user=root --auth-root-authentication-method=normal \
-            --datadir="$dir/data" >"$dir/install.log" 2>&1 ||
+            --datadir="$dir/data" --tmpdir="$dir/tmp" >"$dir/install.log" 2>&1 ||
             { cat "$dir/install.log" >&2; exit 1; }
     fi
     # extra server options (e.g. tuning for the benchmark) come from MARIADB_OPTS
-    # its own tmpdir: internal temporary tables must not share /tmp with whatever cleans it
-    mkdir -p "$dir/tmp"
     mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/s.sock" \
         --tmpdir="$dir/tmp" \
         --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/mariadbd.pid" \
@@ -37,7 +47,7 @@ start)
     i=0
     until mariadb-admin --no-defaults -uroot --socket="$dir/s.sock" ping >/dev/null 2>&1; do
         i=$((i + 1))
-        if [ $i -gt 300 ] || ! kill -0 "$(cat "$dir/mariadbd.pid")" 2>/dev/null; then
+        if [ $i -gt 300 ] || ! alive "$(cat "$dir/mariadbd.pid")"; then
             echo "mariadb: the server did not start; see $dir/error.log" >&2
             tail -20 "$dir/error.log" >&2 || true
             exit 1
@@ -45,9 +55,10 @@ start)
         sleep 0.1
     done
     if [ "$fresh" = yes ]; then
-        # anonymous accounts shadow 'user'@'%' on local logins
+        # anonymous accounts shadow 'user'@'%' on local logins; every server
+        # removes its own (not binlogged: a replica would apply it a second time)
         mariadb --no-defaults -uroot --socket="$dir/s.sock" -e \
-            "DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;"
+            "SET SESSION sql_log_bin = 0; DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;"
     fi
     ;;
 stop)
@@ -55,7 +66,7 @@ stop)
     pid=$(cat "$dir/mariadbd.pid")
     if kill "$pid" 2>/dev/null; then
         i=0
-        while kill -0 "$pid" 2>/dev/null; do
+        while alive "$pid"; do
             i=$((i + 1))
             [ $i -gt 300 ] && { kill -9 "$pid" 2>/dev/null || true; break; }
             sleep 0.1
