@@ -10,14 +10,23 @@
 #   4. the same over TLS for a slice of those scripts ($TLS_SLICE, by default
 #      20 30 40: commands, queries, idempotency, the feed): a private
 #      MariaDB with TLS and require_secure_transport=ON, and DSNs with
-#      ssl-mode=verify-identity (the test PKI of tests/integration/tls_lib.sh).
+#      ssl-mode=verify-identity (the test PKI of tests/integration/tls_lib.sh);
+#   5. the same with replicas for another slice ($REPLICA_SLICE, by default
+#      10 11 12 20 21: products, orders and customers, their commands and
+#      queries): a primary and two replicas (scripts/replicas.sh), `cqrsd
+#      migrate` on the primary, the shared daemon reading from both replicas
+#      (--replica-dsn), and the scripts' client sending back the consistency
+#      token of its last command (lib.sh, CQRSD_TEST_TOKENS=1). The pass
+#      ends with its proof: reads were served by replicas, every successful
+#      command carried a token, and the replicas hold the primary's views.
 # Any AddressSanitizer/UndefinedBehaviorSanitizer report is a failure. Ends
 # with "N passed, M failed" and exits non-zero on any failure.
 #   --integration-only   skip 1 and 2
-#   ONLY=NN              run only tests/integration/NN_*.sh (in the TLS pass
-#                        too when NN is in the slice)
-#   PASS=plain|tls       run only the plain or only the TLS pass of 3 and 4
+#   ONLY=NN              run only tests/integration/NN_*.sh (in the TLS and
+#                        replica passes too when NN is in their slice)
+#   PASS=plain|tls|replica  run only that pass of 3, 4 and 5
 #   TLS_SLICE="20 30"    the scripts of the TLS pass (empty: no TLS pass)
+#   REPLICA_SLICE="10"   the scripts of the replica pass (empty: none)
 #   KEEP=1               keep the temporary directory (logs, bodies) for a look
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -104,15 +113,28 @@ export UBSAN_OPTIONS="log_path=$TOP_T/ubsan:print_stacktrace=1:halt_on_error=1"
 
 # pass_start [DSN-PARAMS]: a private MariaDB on a free loopback port in $T/db
 # (with TLS from $TOP_T/certs and require_secure_transport=ON when
-# DSN-PARAMS, e.g. "ssl-mode=verify-identity&ssl-ca=...", are given),
-# `cqrsd migrate`, and the shared daemon (BASE); the three DSN variables
-# carry DSN-PARAMS. Exports DB_PORT, DB_DIR, the DSNs, HTTP_PORT and BASE.
-# Returns 1 if the server did not start.
+# DSN-PARAMS, e.g. "ssl-mode=verify-identity&ssl-ca=...", are given; a
+# primary in $REPLICA_SET/primary and two replicas when REPLICA_SET is set),
+# `cqrsd migrate`, and the shared daemon (BASE, reading from the replicas
+# if any); the three DSN variables carry DSN-PARAMS. Exports DB_PORT, DB_DIR,
+# the DSNs, HTTP_PORT and BASE. Returns 1 if the servers did not start.
 pass_start() {
-    local q=${1:+?$1}
+    local q=${1:+?$1} rports="" rp
+    local daemon_args=()
     DB_PORT=$(free_port)
     export DB_PORT DB_DIR="$T/db"
-    if [ -n "$q" ]; then
+    if [ -n "${REPLICA_SET:-}" ]; then
+        DB_DIR="$REPLICA_SET/primary"
+        while [ "$(echo "$rports" | wc -w)" -lt 2 ]; do
+            rp=$(free_port)
+            case " $DB_PORT $rports " in *" $rp "*) continue ;; esac
+            rports="$rports $rp"
+            daemon_args+=(--replica-dsn "mysql://cqrs_reader:cqrs_reader@127.0.0.1:$rp/cqrs")
+        done
+        # the replicas replicate from the start: migrate's schema, triggers and
+        # accounts reach them by replication
+        sh scripts/replicas.sh start "$REPLICA_SET" "$DB_PORT" $rports
+    elif [ -n "$q" ]; then
         MARIADB_OPTS="--general-log=0 --performance-schema=OFF" tls_db_start "$DB_DIR" "$DB_PORT" "$TOP_T/certs"
     else
         sh scripts/mariadb.sh start "$DB_DIR" "$DB_PORT"
@@ -133,7 +155,7 @@ pass_start() {
     # one shared daemon for the scripts; scripts that need their own start them
     HTTP_PORT=$(free_port)
     export HTTP_PORT BASE="http://127.0.0.1:$HTTP_PORT"
-    "$CQRSD_BIN" --listen "127.0.0.1:$HTTP_PORT" --threads 8 >"$T/daemon-main.log" 2>&1 &
+    "$CQRSD_BIN" --listen "127.0.0.1:$HTTP_PORT" --threads 8 "${daemon_args[@]}" >"$T/daemon-main.log" 2>&1 &
     echo $! >"$T/daemon-main.pid"
     for _ in $(seq 1 100); do
         curl -s -o /dev/null "$BASE/healthz" && break
@@ -184,9 +206,10 @@ pass_stop() {
         fi
     fi
     sh "$top/scripts/mariadb.sh" stop "$T/db" >/dev/null 2>&1
+    [ -n "${REPLICA_SET:-}" ] && sh "$top/scripts/replicas.sh" stop "$REPLICA_SET" >/dev/null 2>&1
 }
 
-if [ "${PASS:-plain}" != tls ]; then
+if [ "${PASS:-plain}" = plain ]; then
     echo "== integration tests"
     if ! pass_start; then
         echo "$pass passed, $fail failed"
@@ -204,7 +227,7 @@ for n in ${TLS_SLICE-20 30 40}; do
         [ -f "$t" ] && tls_scripts+=("$t")
     done
 done
-if [ "${PASS:-tls}" != plain ] && [ ${#tls_scripts[@]} -gt 0 ]; then
+if [ "${PASS:-tls}" = tls ] && [ ${#tls_scripts[@]} -gt 0 ]; then
     echo "== integration tests over TLS (require_secure_transport=ON, ssl-mode=verify-identity)"
     . tests/integration/tls_lib.sh
     export T="$TOP_T/tls"
@@ -223,6 +246,56 @@ if [ "${PASS:-tls}" != plain ] && [ ${#tls_scripts[@]} -gt 0 ]; then
         fi
         pass_stop
     fi
+    export T="$TOP_T"
+fi
+
+# the replica pass: the slice's scripts whose number ONLY selects
+replica_scripts=()
+for n in ${REPLICA_SLICE-10 11 12 20 21}; do
+    [ -n "${ONLY:-}" ] && [ "$n" != "$ONLY" ] && continue
+    for t in tests/integration/"$n"_*.sh; do
+        [ -f "$t" ] && replica_scripts+=("$t")
+    done
+done
+if [ "${PASS:-replica}" = replica ] && [ ${#replica_scripts[@]} -gt 0 ]; then
+    echo "== integration tests with two replicas (reads on replicas, the client sends back its tokens)"
+    export T="$TOP_T/replica" REPLICA_SET="$TOP_T/replica/set" CQRSD_TEST_TOKENS=1
+    mkdir -p "$T"
+    if pass_start; then
+        pass_scripts "replica/" "${replica_scripts[@]}"
+        # the pass proves something only if replicas served reads, the client
+        # had tokens to send, and the replicas hold what the primary holds
+        curl -s "$BASE/metrics" >"$T/metrics.end"
+        grep -E '^cqrsd_(reads_total|replica_healthy|replica_lag_seconds|consistency_tokens_total)' "$T/metrics.end" |
+            sed 's/^/   /'
+        reads=$(awk -F'[{} ]' '$1 == "cqrsd_reads_total" && $2 == "target=\"replica\"" { print $NF }' "$T/metrics.end")
+        if [ "${reads:-0}" -gt 0 ] 2>/dev/null; then pass=$((pass + 1)); else
+            fail=$((fail + 1))
+            echo "FAIL replica pass: no read went to a replica (cqrsd_reads_total{target=\"replica\"} '${reads:-}')"
+        fi
+        if [ ! -s "$T/tokens.missing" ]; then pass=$((pass + 1)); else
+            fail=$((fail + 1))
+            echo "FAIL replica pass: $(wc -l <"$T/tokens.missing") successful commands without a consistency_token:"
+            head -5 "$T/tokens.missing"
+        fi
+        sums=""
+        if sh scripts/replicas.sh sync "$REPLICA_SET" 30; then
+            for s in primary replica1 replica2; do
+                sums="$sums$s $(sh scripts/replicas.sh sql "$REPLICA_SET" "$s" \
+                    "CHECKSUM TABLE cqrs.product_view, cqrs.order_summary_view, cqrs.customer_view, cqrs.events" |
+                    awk '{ printf " %s", $2 }')
+"
+            done
+        fi
+        if [ "$(echo "$sums" | awk 'NF > 1 { $1 = ""; print }' | sort -u | wc -l)" = 1 ] &&
+            [ "$(echo "$sums" | grep -c .)" = 3 ]; then pass=$((pass + 1)); else
+            fail=$((fail + 1))
+            echo "FAIL replica pass: the replicas' views and events differ from the primary's (CHECKSUM TABLE):"
+            echo "$sums"
+        fi
+        pass_stop
+    fi
+    unset REPLICA_SET CQRSD_TEST_TOKENS
     export T="$TOP_T"
 fi
 

@@ -215,6 +215,7 @@ mkp() { # mkp IDX: create product IDX of the set; prints "IDX STATUS ID"
 }
 export -f mkp
 seq 0 129 | xargs -P 8 -n 1 bash -c 'mkp "$0"' >"$T_CASE/created"
+replicas_caught_up # mkp keeps no tokens
 check set-created "130" "$(awk '$2 == 201' "$T_CASE/created" | wc -l)"
 awk '$2 != 201 { print "FAIL set-create " $0; exit }' "$T_CASE/created"
 
@@ -341,6 +342,7 @@ WALK_HOOK=create_between walk "category=$cq&sort=id" 7 "$T_CASE/during.id"
 WALK_HOOK=create_between walk "category=$cq&sort=price" 7 "$T_CASE/during.price"
 wait $bg
 WALK_HOOK=
+replicas_caught_up # every product created meanwhile, before the last walk
 check during-created 0 "$(cat "$T_CASE/created.during" "$T_CASE/created.bg" | awk '$2 != 201' | wc -l)"
 for s in id price; do
     check "during-$s-initial-exactly-once" "$(awk '{ print $1 }' "$T_CASE/expected" | sort)" \

@@ -75,6 +75,7 @@ for round in 1 2 3 4; do
     add products "${pids[0]}" 200 '"0000000000000000"' # an ETag that does not match
 done
 metric() { curl -s "$BASE/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+replicas_caught_up # the batch below sends no token
 b0=$(metric cqrsd_read_batches_total)
 r0=$(metric cqrsd_read_batched_total)
 curl -s -Z --parallel-max 32 -K "$D/curl.cfg" >"$D/got" 2>"$D/curl.err"

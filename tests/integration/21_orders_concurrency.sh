@@ -61,6 +61,7 @@ for i in $(seq 1 40); do
     send "$T_CASE/race/$i" "$(place_json "${customers[$((i % 4))]}" "$P:1")" &
 done
 wait
+replicas_caught_up # send keeps no tokens
 cat "$T_CASE"/race/[0-9]* | sort | uniq -c | sed 's/^/   race: /'
 check race-answers 40 "$(cat "$T_CASE"/race/[0-9]* | wc -l)"
 check race-201 10 "$(grep -c '^201 ' "$T_CASE"/race/[0-9]* | awk -F: '{s += $2} END {print s}')"
@@ -94,6 +95,7 @@ for i in $(seq 1 20); do
     fi
 done
 wait
+replicas_caught_up
 cat "$T_CASE"/opp/[0-9]* | sort | uniq -c | sed 's/^/   opposite: /'
 check opposite-201 20 "$(grep -c '^201 ' "$T_CASE"/opp/[0-9]* | awk -F: '{s += $2} END {print s}')"
 check opposite-no-500-503 0 "$(grep -cE '^(500|503) ' "$T_CASE"/opp/[0-9]* | awk -F: '{s += $2} END {print s}')"
@@ -153,6 +155,7 @@ check_match mix-first "$ID" "$first"
 echo "$first" >>"$W/orders"
 for n in 1 2 3 4 5 6 7 8; do worker "$n" & done
 wait
+replicas_caught_up
 cat "$W"/log.* | sort | uniq -c | sed 's/^/   mix: /'
 check mix-no-5xx 0 "$(cat "$W"/log.* | awk '$2 !~ /^[234]/' | wc -l)"
 # the only refusals the rules allow here

@@ -1,7 +1,8 @@
 # lib.sh - sourced by every tests/integration/NN_*.sh.
 # The driver (tests/run.sh) exports: BASE (the shared daemon), T_CASE (this
 # script's own scratch directory), DB_PORT, DB_DIR, CQRSD_BIN (sanitizer
-# build), CQRSD_RELEASE_BIN, and the CQRSD_*_DSN variables.
+# build), CQRSD_RELEASE_BIN, and the CQRSD_*_DSN variables; in its replica
+# pass also CQRSD_TEST_TOKENS=1, REPLICA_SET and CQRSD_REPLICA_DSN (below).
 pass=0
 fail=0
 : "${T_CASE:=$(mktemp -d)}"
@@ -26,12 +27,34 @@ check_match() { # check_match NAME REGEX GOT
     fi
 }
 
+# The replica pass of tests/run.sh (the daemon reads from replicas) sets
+# CQRSD_TEST_TOKENS=1: then post keeps the consistency_token of its last
+# successful command in $T_CASE/consistency_token (a file: post runs in
+# command substitutions), get sends it back as X-Consistency-Token, and a
+# successful command's body without one is noted in $T/tokens.missing.
+TOKEN_FILE="$T_CASE/consistency_token"
+keep_token() { # keep_token PATH STATUS
+    local tok
+    case "$1 $2" in
+    /commands\ 20[01] | /commands\?*\ 20[01]) ;;
+    *) return 0 ;;
+    esac
+    tok=$(jq -r '.consistency_token // empty' "$B" 2>/dev/null)
+    if [ -n "$tok" ]; then
+        printf '%s' "$tok" >"$TOKEN_FILE"
+    else
+        echo "$(basename "$0") POST $1 $2: no consistency_token: $(head -c 300 "$B")" >>"${T:-$T_CASE}/tokens.missing"
+    fi
+}
+
 # post PATH JSON [curl args...]: prints the status; headers in $H, body in $B
 post() {
-    local path=$1 body=$2
+    local path=$1 body=$2 st
     shift 2
-    curl -s -o "$B" -D "$H" -w '%{http_code}' -H 'Content-Type: application/json' \
-        --data-binary "$body" "$@" "${URL_BASE:-$BASE}$path"
+    st=$(curl -s -o "$B" -D "$H" -w '%{http_code}' -H 'Content-Type: application/json' \
+        --data-binary "$body" "$@" "${URL_BASE:-$BASE}$path")
+    [ "${CQRSD_TEST_TOKENS:-}" = 1 ] && keep_token "$path" "$st"
+    echo "$st"
 }
 
 # cmd JSON [curl args...]: POST /commands
@@ -42,10 +65,24 @@ cmd() {
 }
 
 # get PATH [curl args...]: prints the status; headers in $H, body in $B
+# (with the last command's consistency token in the replica pass)
 get() {
     local path=$1
     shift
+    if [ "${CQRSD_TEST_TOKENS:-}" = 1 ] && [ -s "$TOKEN_FILE" ]; then
+        set -- -H "X-Consistency-Token: $(cat "$TOKEN_FILE")" "$@"
+    fi
     curl -s -o "$B" -D "$H" -w '%{http_code}' "$@" "${URL_BASE:-$BASE}$path"
+}
+
+# replicas_caught_up: in the replica pass (REPLICA_SET: scripts/replicas.sh's
+# directory), wait until every replica has applied all the primary has
+# logged; for reads after writes whose tokens the script did not keep
+# (commands sent by plain curl, concurrently). Elsewhere it does nothing.
+replicas_caught_up() {
+    [ -n "${REPLICA_SET:-}" ] || return 0
+    sh "$(dirname "${BASH_SOURCE[0]}")/../../scripts/replicas.sh" sync "$REPLICA_SET" 30 ||
+        { echo "FAIL replicas_caught_up: the replicas did not catch up in 30 s"; fail=$((fail + 1)); }
 }
 
 # hdr NAME: a response header's value from the last request (case-insensitive)
