@@ -47,7 +47,7 @@ start)
     if [ "$fresh" = yes ]; then
         # anonymous accounts shadow 'user'@'%' on local logins
         mariadb --no-defaults -uroot --socket="$dir/s.sock" -e \
-            "DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;"
+            "SET sql_log_bin = 0; DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;"
     fi
     ;;
 stop)
