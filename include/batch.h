@@ -20,6 +20,7 @@ struct batch_entry {
     int64_t id;
     int64_t owner; /* > 0: an order found only when it is this customer's */
     const char *if_none_match; /* the request's header, or NULL */
+    int target; /* where to read: a replica, or -1 the primary (replica.h) */
     struct reply *r;
     void *conn;
     batch_done_fn done;

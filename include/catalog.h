@@ -92,6 +92,14 @@ enum s {
     S_TX_BEGIN,
     S_TX_SAVEPOINT,
     S_TX_ROLLBACK_SAVEPOINT,
+    S_TRACK_GTID_MARIADB,       /* write connections, with replicas: report each commit's GTID */
+    S_TRACK_GTID_MYSQL,
+    S_POSITION_MARIADB_PRIMARY, /* the transactions a server has: its position */
+    S_POSITION_MARIADB_REPLICA,
+    S_POSITION_MYSQL,
+    S_REPLICA_STATUS,           /* a replica's threads and source (dbprobe.c) */
+    S_WAIT_MARIADB,             /* (gtids, ms): wait until applied, then the position */
+    S_WAIT_MYSQL,
     S__COUNT
 };
 

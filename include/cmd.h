@@ -69,6 +69,12 @@ int cmd_check(const json_t *root, struct reply *r, const struct command_def **de
 int cmd_parse(const char *body, size_t len, struct reply *r, json_t **root,
               const struct command_def **def, struct jv_vals *v);
 
+/*
+ * Add "consistency_token": tok (when tok is not empty) to the JSON object
+ * that ends b: a success body, or an asynchronous command's result.
+ */
+void cmd_token_into(struct sbuf *b, const char *tok);
+
 /* The command type named `type`, or NULL. */
 const struct command_def *cmd_find(const char *type);
 

@@ -77,6 +77,21 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/*
+ * With replicas configured: the GTID of this thread's last commit, as a
+ * consistency token (API.md), or "" (db_commit sets it).
+ */
+const char *db_commit_token(const struct db *db);
+/* The primary's whole position now, as a token (it includes every commit so far). */
+int db_position_token(struct db *db, char *out, size_t cap);
+
+/*
+ * Where this thread's read statements run from now on: -1 the primary's
+ * read account, else replica `target` (--replica-dsn, in order).
+ */
+void db_read_on(struct db *db, int target);
+int db_read_target(const struct db *db);
+
 /* A savepoint in the open transaction, and a rollback to it. */
 int db_savepoint(struct db *db);
 int db_rollback_savepoint(struct db *db);
@@ -121,6 +136,8 @@ int db_admin_send(struct db_admin *a, const char *sql, size_t len, char *err, si
 int db_admin_wait(struct db_admin *a, char *err, size_t errlen);
 /* The server's id of this connection (CONNECTION_ID()). */
 unsigned long db_admin_thread_id(struct db_admin *a);
+/* Is the server MariaDB (else MySQL)? */
+bool db_admin_mariadb(struct db_admin *a);
 /* The error number of the last statement (0: none). */
 unsigned db_admin_errno(struct db_admin *a);
 

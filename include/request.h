@@ -32,6 +32,8 @@ struct request {
     bool prefer_async; /* some Prefer header holds respond-async */
     const char *authorization;
     const char *last_event_id;
+    const char *consistency_token; /* X-Consistency-Token (the stream: ?consistency_token=) */
+    int read_target; /* where a replica route reads: a replica, or -1 the primary (replica.h) */
     const char *request_id;
     struct principal who; /* set by the HTTP layer before any handler runs (authz.h) */
     bool batch; /* a GET by id may be deferred to the batch readers (batch.h) */

@@ -20,6 +20,8 @@ struct route {
     bool access_token; /* also takes credentials from ?access_token= (EventSource) */
     bool rest; /* the last {…} takes the rest of the path, slashes included */
     bool quick; /* never waits on the database: runs on the HTTP thread (http.c) */
+    bool replica; /* a query of the read model: may read on a replica (replica.h) */
+    bool token;   /* reads the primary, and checks a consistency token's syntax */
 };
 
 enum route_result { ROUTE_OK, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED, ROUTE_OPTIONS };

@@ -9,10 +9,12 @@
 
 #include "authz.h"
 #include "cmd.h"
+#include "gtid.h"
 #include "handlers.h"
 #include "idem.h"
 #include "problem.h"
 #include "queue.h"
+#include "replica.h"
 #include "stream.h"
 
 /* A version 4 UUID from the kernel's randomness; -1 when it cannot be had. */
@@ -135,6 +137,14 @@ void handle_command(const struct request *rq, struct reply *r)
     /* the command runs now, or is stored for a worker (its business rules run then) */
     t.hooks = rq->prefer_async ? &accept_hooks : &sync_hooks;
     rc = cmd_tx_run(&t, r);
+    if (replica_enabled() && t.cx.db && (r->status == 200 || r->status == 201)) {
+        /* what a query sends back to read this write from a replica (API.md) */
+        char pos[GTID_TOKEN_MAX + 1];
+        if (rc == DB_OK)
+            cmd_token_into(&r->body, db_commit_token(t.cx.db));
+        else if (r->replayed && db_position_token(t.cx.db, pos, sizeof(pos)) == DB_OK)
+            cmd_token_into(&r->body, pos); /* it committed earlier: the primary has it now */
+    }
     if (rc < 0) {
         sbuf_reset(&r->body);
         r->location[0] = '\0';

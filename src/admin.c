@@ -357,6 +357,7 @@ static int ensure_definitions(struct migrate *m)
 struct priv_row {
     const struct grant *grants;
     const char *routine; /* the one function it may execute, or NULL */
+    const char *global;  /* the one server-wide privilege it has, or NULL */
     bool extra;
 };
 
@@ -371,6 +372,8 @@ static int check_priv(void *ctx, unsigned ncols, const char *const *cols)
     if (!cols[0]) { /* global or database level: we never grant those */
         bool ours = p->routine && strncmp(cols[1], "ROUTINE ", 8) == 0 &&
                     strcasecmp(cols[1] + 8, p->routine) == 0;
+        if (p->global && strcmp(cols[1], p->global) == 0)
+            ours = true;
         if (strcmp(cols[1], "USAGE") != 0 && !ours)
             p->extra = true;
         return 0;
@@ -384,11 +387,11 @@ static int check_priv(void *ctx, unsigned ncols, const char *const *cols)
 }
 
 static int ensure_account(struct migrate *m, const struct dsn *d, const struct grant *grants,
-                          const char *routine, const char *role)
+                          const char *routine, const char *global, const char *role)
 {
     struct sbuf b = SBUF_INIT;
     char quser[300], qpass[600], grantee[400], qgrantee[900], qdb[200];
-    struct priv_row pr = {grants, routine, false};
+    struct priv_row pr = {grants, routine, global, false};
     int rc = 0;
 
     if (db_admin_quote(m->a, d->user, quser, sizeof(quser)) ||
@@ -445,6 +448,11 @@ static int ensure_account(struct migrate *m, const struct dsn *d, const struct g
     if (routine) {
         sbuf_printf(&b, "GRANT EXECUTE ON FUNCTION `%s`.`%s` TO %s", m->database, routine,
                     grantee);
+        if ((rc = exec_buf(m, &b)))
+            goto out;
+    }
+    if (global) {
+        sbuf_printf(&b, "GRANT %s ON *.* TO %s", global, grantee);
         rc = exec_buf(m, &b);
     }
 out:
@@ -575,9 +583,15 @@ int admin_migrate(const struct config *cfg)
                         "accounts\n");
         goto out;
     }
-    /* the writer recomputes a sample of the views (the drift gauge): cqrs_line_json */
-    if (ensure_account(m, &cfg->write_dsn, writer_grants, "cqrs_line_json", "writer") ||
-        ensure_account(m, &cfg->read_dsn, reader_grants, NULL, "reader"))
+    /*
+     * The writer recomputes a sample of the views (the drift gauge):
+     * cqrs_line_json. The reader, on a replica, reads SHOW REPLICA STATUS
+     * (replica.c): MariaDB calls that right SLAVE MONITOR, MySQL REPLICATION
+     * CLIENT. Neither shows any data.
+     */
+    if (ensure_account(m, &cfg->write_dsn, writer_grants, "cqrs_line_json", NULL, "writer") ||
+        ensure_account(m, &cfg->read_dsn, reader_grants, NULL,
+                       db_admin_mariadb(m->a) ? "SLAVE MONITOR" : "REPLICATION CLIENT", "reader"))
         goto out;
     printf("migrate: database '%s' is up to date (%d change%s)\n", m->database, m->changes,
            m->changes == 1 ? "" : "s");

@@ -62,21 +62,32 @@ int batch_submit(struct batch_entry *e)
     return 0;
 }
 
-/* Take up to BATCH_MAX waiting reads of one kind (lock held); returns how many. */
-static int take(struct batch_entry **batch, enum doc_kind *kind)
+/*
+ * Take up to BATCH_MAX waiting reads of one kind that read in one place
+ * (the first one's: the primary or a replica), lock held; returns how many.
+ */
+static int take(struct batch_entry **batch, enum doc_kind *kind, int *target)
 {
     int n = 0;
 
     for (unsigned i = 0; i < DOC__KINDS; i++) {
         unsigned k = (g.next_kind + i) % DOC__KINDS;
+        struct batch_entry **pp = &g.head[k];
         if (!g.head[k])
             continue;
-        while (g.head[k] && n < BATCH_MAX) {
-            batch[n++] = g.head[k];
-            g.head[k] = g.head[k]->next;
+        *target = g.head[k]->target;
+        while (*pp && n < BATCH_MAX) {
+            struct batch_entry *e = *pp;
+            if (e->target != *target) {
+                pp = &e->next;
+                continue;
+            }
+            *pp = e->next;
+            batch[n++] = e;
         }
-        if (!g.head[k])
-            g.tail[k] = &g.head[k];
+        while (*pp) /* the tail: the last entry left behind */
+            pp = &(*pp)->next;
+        g.tail[k] = pp;
         g.next_kind = k + 1;
         *kind = (enum doc_kind)k;
         break;
@@ -144,11 +155,12 @@ static void *reader_main(void *arg)
 {
     struct batch_entry *batch[BATCH_MAX];
     enum doc_kind kind = DOC_PRODUCT;
+    int target = -1;
 
     (void)arg;
     pthread_mutex_lock(&g.p.lock);
     for (;;) {
-        int n = take(batch, &kind);
+        int n = take(batch, &kind, &target);
         if (n == 0) {
             if (g.p.stop)
                 break;
@@ -161,7 +173,9 @@ static void *reader_main(void *arg)
         {
             struct db *db = db_thread();
             if (db) {
+                db_read_on(db, target);
                 run(db, batch, n, kind);
+                db_read_on(db, -1);
                 metrics_read_batch((unsigned)n);
             } else {
                 for (int i = 0; i < n; i++)

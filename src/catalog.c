@@ -182,4 +182,13 @@ const struct catalog_entry catalog_session[S__COUNT] = {
     S(S_TX_BEGIN, "START TRANSACTION"),
     S(S_TX_SAVEPOINT, "SAVEPOINT cqrsd_cmd"),
     S(S_TX_ROLLBACK_SAVEPOINT, "ROLLBACK TO SAVEPOINT cqrsd_cmd"),
+    /* replicas: each commit's GTID (write connections), positions and waits (dbprobe.c) */
+    S(S_TRACK_GTID_MARIADB, "SET SESSION session_track_system_variables = 'last_gtid'"),
+    S(S_TRACK_GTID_MYSQL, "SET SESSION session_track_gtids = 'OWN_GTID'"),
+    S(S_POSITION_MARIADB_PRIMARY, "SELECT @@GLOBAL.gtid_binlog_pos"),
+    S(S_POSITION_MARIADB_REPLICA, "SELECT @@GLOBAL.gtid_slave_pos"),
+    S(S_POSITION_MYSQL, "SELECT @@GLOBAL.gtid_executed"),
+    S(S_REPLICA_STATUS, "SHOW REPLICA STATUS"),
+    S(S_WAIT_MARIADB, "SELECT MASTER_GTID_WAIT(?, ? / 1000), @@GLOBAL.gtid_slave_pos"),
+    S(S_WAIT_MYSQL, "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ? / 1000), @@GLOBAL.gtid_executed"),
 };

@@ -122,6 +122,16 @@ int cmd_ack(struct cmd_ctx *cx, struct reply *r, int status, const char *aggrega
     return DB_OK;
 }
 
+void cmd_token_into(struct sbuf *b, const char *tok)
+{
+    if (!tok || !tok[0] || b->oom || b->len < 2 || b->buf[b->len - 1] != '}')
+        return;
+    b->len--;
+    sbuf_adds(b, ",\"consistency_token\":");
+    sbuf_add_json_str(b, tok, strlen(tok));
+    sbuf_addch(b, '}');
+}
+
 static void backoff(int attempt)
 {
     unsigned char j = 0;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "dbconnect.h"
+#include "gtid.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -40,6 +41,8 @@ struct stmt {
 struct side {
     MYSQL *my;
     int which; /* DB_WRITE or DB_READ */
+    bool mariadb; /* the server's dialect, known once connected */
+    bool replica; /* a --replica-dsn: no reconnect pause (its monitor keeps queries away) */
     struct db *owner;
     const struct dsn *dsn;
     int64_t next_try_ms;
@@ -49,8 +52,19 @@ struct side {
 
 struct db {
     struct side side[2];
+    struct side rep[CONFIG_MAX_REPLICAS]; /* the read account on each --replica-dsn */
+    int target;           /* where DB_READ statements run: -1 the primary, else a replica */
     unsigned last_errno; /* of the last error on this thread's connections */
+    char token[GTID_TOKEN_MAX + 1]; /* the last commit's GTID as a token, or "" */
 };
+
+/* The side a statement runs on: its account's, on the primary or the chosen replica. */
+static inline struct side *side_of(struct db *db, enum q q)
+{
+    if (catalog[q].side == DB_READ && db->target >= 0)
+        return &db->rep[db->target];
+    return &db->side[catalog[q].side];
+}
 
 /* Set once by db_global_init before any thread starts, then only read. */
 static const struct config *g_cfg;
@@ -116,13 +130,23 @@ static int side_up(struct side *sd)
         return DB_GONE;
     sd->my = db_connect(sd->dsn, NULL, true, sd->why, sizeof(sd->why));
     if (!sd->my) {
-        sd->next_try_ms = now + RECONNECT_EVERY_MS;
+        sd->next_try_ms = sd->replica ? 0 : now + RECONNECT_EVERY_MS;
         log_msg(LOG_LVL_WARN, "database: %s", sd->why);
         return DB_GONE;
     }
     sd->why[0] = '\0';
+    sd->mariadb = strstr(mysql_get_server_info(sd->my), "MariaDB") != NULL;
     metrics_db_connection(sd->which, 1);
     log_transport(sd);
+    if (sd == &sd->owner->side[DB_WRITE] && g_cfg->nreplicas) {
+        /* each commit's OK packet names its GTID: the consistency token (API.md) */
+        const char *t = catalog_session[sd->mariadb ? S_TRACK_GTID_MARIADB : S_TRACK_GTID_MYSQL].sql;
+        if (mysql_real_query(sd->my, t, strlen(t))) {
+            log_msg(LOG_LVL_WARN, "database: GTID tracking cannot be set (error %u); "
+                                  "commands will carry the primary's whole position",
+                    mysql_errno(sd->my));
+        }
+    }
     return 0;
 }
 
@@ -166,6 +190,8 @@ static void db_free(void *p)
         return;
     side_down(&db->side[DB_WRITE]);
     side_down(&db->side[DB_READ]);
+    for (int i = 0; i < CONFIG_MAX_REPLICAS; i++)
+        side_down(&db->rep[i]);
     free(db);
     mysql_thread_end();
 }
@@ -207,6 +233,13 @@ struct db *db_thread(void)
     db->side[DB_READ].which = DB_READ;
     db->side[DB_WRITE].owner = db;
     db->side[DB_READ].owner = db;
+    for (int i = 0; i < g_cfg->nreplicas; i++) {
+        db->rep[i].dsn = &g_cfg->replica_dsn[i];
+        db->rep[i].which = DB_READ;
+        db->rep[i].replica = true;
+        db->rep[i].owner = db;
+    }
+    db->target = -1;
     pthread_setspecific(g_key, db);
     return db;
 }
@@ -330,7 +363,7 @@ static void shrink_cols(struct stmt *s)
 
 int db_run(struct db *db, enum q q, const struct db_param *p, size_t np)
 {
-    struct side *sd = &db->side[catalog[q].side];
+    struct side *sd = side_of(db, q);
     struct stmt *s = &sd->st[q];
     MYSQL_BIND b[MAX_PARAMS];
     int rc;
@@ -362,7 +395,7 @@ int db_run(struct db *db, enum q q, const struct db_param *p, size_t np)
 
 int db_next(struct db *db, enum q q)
 {
-    struct side *sd = &db->side[catalog[q].side];
+    struct side *sd = side_of(db, q);
     struct stmt *s = &sd->st[q];
     int r;
 
@@ -402,7 +435,7 @@ int db_next(struct db *db, enum q q)
 
 void db_end(struct db *db, enum q q)
 {
-    struct stmt *s = &db->side[catalog[q].side].st[q];
+    struct stmt *s = &side_of(db, q)->st[q];
 
     if (s->pending) {
         mysql_stmt_free_result(s->st);
@@ -412,18 +445,18 @@ void db_end(struct db *db, enum q q)
 
 bool db_null(struct db *db, enum q q, int col)
 {
-    return db->side[catalog[q].side].st[q].cols[col].null;
+    return side_of(db, q)->st[q].cols[col].null;
 }
 
 int64_t db_i64(struct db *db, enum q q, int col)
 {
-    const struct col *c = &db->side[catalog[q].side].st[q].cols[col];
+    const struct col *c = &side_of(db, q)->st[q].cols[col];
     return c->null ? 0 : c->i;
 }
 
 const char *db_str(struct db *db, enum q q, int col, size_t *len)
 {
-    const struct col *c = &db->side[catalog[q].side].st[q].cols[col];
+    const struct col *c = &side_of(db, q)->st[q].cols[col];
 
     if (c->null || c->is_int) {
         *len = 0;
@@ -435,7 +468,7 @@ const char *db_str(struct db *db, enum q q, int col, size_t *len)
 
 uint64_t db_affected(struct db *db, enum q q)
 {
-    return mysql_stmt_affected_rows(db->side[catalog[q].side].st[q].st);
+    return mysql_stmt_affected_rows(side_of(db, q)->st[q].st);
 }
 
 uint64_t db_delete_drain(struct db *db, enum q q, const struct db_param *p, size_t np,
@@ -457,7 +490,7 @@ uint64_t db_delete_drain(struct db *db, enum q q, const struct db_param *p, size
 
 uint64_t db_insert_id(struct db *db, enum q q)
 {
-    return mysql_stmt_insert_id(db->side[catalog[q].side].st[q].st);
+    return mysql_stmt_insert_id(side_of(db, q)->st[q].st);
 }
 
 bool db_was_lock_timeout(const struct db *db)
@@ -502,15 +535,89 @@ int db_begin(struct db *db)
     return side_query(&db->side[DB_WRITE], S_TX_BEGIN);
 }
 
+/* The GTID the last statement's OK packet reported (session tracking), as a token. */
+static void tracked_token(struct side *sd, char *out, size_t cap)
+{
+    const char *data;
+    size_t len;
+
+    out[0] = '\0';
+    if (!sd->mariadb) {
+        if (mysql_session_track_get_first(sd->my, SESSION_TRACK_GTIDS, &data, &len) == 0)
+            gtid_token_of(data, len, out, cap);
+        return;
+    }
+    /* MariaDB: name, value, name, value ... */
+    if (mysql_session_track_get_first(sd->my, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len))
+        return;
+    do {
+        bool last_gtid = len == 9 && memcmp(data, "last_gtid", 9) == 0;
+        if (mysql_session_track_get_next(sd->my, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len))
+            return;
+        if (last_gtid) {
+            gtid_token_of(data, len, out, cap);
+            return;
+        }
+    } while (mysql_session_track_get_next(sd->my, SESSION_TRACK_SYSTEM_VARIABLES, &data, &len) ==
+             0);
+}
+
 int db_commit(struct db *db)
 {
     struct side *sd = &db->side[DB_WRITE];
 
+    db->token[0] = '\0';
     if (!sd->my)
         return DB_GONE;
     if (mysql_commit(sd->my))
         return classify(sd, mysql_errno(sd->my), "TX_COMMIT");
+    if (g_cfg && g_cfg->nreplicas) {
+        tracked_token(sd, db->token, sizeof(db->token));
+        if (!db->token[0]) /* not tracked: the primary's whole position includes this commit */
+            db_position_token(db, db->token, sizeof(db->token));
+    }
     return DB_OK;
+}
+
+const char *db_commit_token(const struct db *db)
+{
+    return db->token;
+}
+
+int db_position_token(struct db *db, char *out, size_t cap)
+{
+    struct side *sd = &db->side[DB_WRITE];
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    unsigned long *len;
+    int rc;
+
+    out[0] = '\0';
+    if ((rc = side_up(sd)))
+        return rc;
+    {
+        const char *t =
+            catalog_session[sd->mariadb ? S_POSITION_MARIADB_PRIMARY : S_POSITION_MYSQL].sql;
+        if (mysql_real_query(sd->my, t, strlen(t)))
+            return classify(sd, mysql_errno(sd->my), "POSITION");
+    }
+    if (!(res = mysql_store_result(sd->my)))
+        return classify(sd, mysql_errno(sd->my), "POSITION");
+    row = mysql_fetch_row(res);
+    len = mysql_fetch_lengths(res);
+    rc = row && row[0] && gtid_token_of(row[0], len[0], out, cap) == 0 ? DB_OK : DB_NOTFOUND;
+    mysql_free_result(res);
+    return rc;
+}
+
+void db_read_on(struct db *db, int target)
+{
+    db->target = target >= 0 && target < g_cfg->nreplicas ? target : -1;
+}
+
+int db_read_target(const struct db *db)
+{
+    return db->target;
 }
 
 void db_rollback(struct db *db)
@@ -752,6 +859,11 @@ int db_admin_wait(struct db_admin *a, char *err, size_t errlen)
 unsigned long db_admin_thread_id(struct db_admin *a)
 {
     return mysql_thread_id(a->my);
+}
+
+bool db_admin_mariadb(struct db_admin *a)
+{
+    return strstr(mysql_get_server_info(a->my), "MariaDB") != NULL;
 }
 
 unsigned db_admin_errno(struct db_admin *a)

@@ -95,7 +95,7 @@ void handle_events_page(const struct request *rq, struct reply *r)
  */
 void handle_events_stream(const struct request *rq, struct reply *r)
 {
-    static const char *const allowed[] = {"after", "access_token", NULL};
+    static const char *const allowed[] = {"after", "access_token", "consistency_token", NULL};
     int64_t after = -1;
     int rc;
 

@@ -15,10 +15,12 @@
 
 #include "authz.h"
 #include "batch.h"
+#include "db.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
+#include "replica.h"
 #include "route.h"
 #include "stop.h"
 #include "stream.h"
@@ -54,6 +56,8 @@ struct conn_req {
     enum route_result rr;
     bool responded; /* a reply was queued early (415/413/404/405) */
     bool deferred;  /* a worker or a batch reader fills the reply, then resumes */
+    bool routed;    /* a query of the read model knows where it reads (replica.h) */
+    struct replica_wait *wait; /* parked until a replica has its consistency tokens */
     struct batch_entry read;
     struct work_item job;
     struct MHD_Connection *conn;
@@ -341,6 +345,9 @@ static struct conn_req *begin_request(struct MHD_Connection *c, const char *url,
         MHD_get_connection_values(c, MHD_HEADER_KIND, scan_prefer, &cr->rq);
     cr->rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     cr->rq.last_event_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    cr->rq.consistency_token =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Consistency-Token");
+    cr->rq.read_target = REPLICA_PRIMARY;
     atomic_fetch_add(&g_http.in_flight, 1);
     return cr;
 }
@@ -408,6 +415,77 @@ static bool early_reply(struct MHD_Connection *c, struct conn_req *cr)
     return false;
 }
 
+/* The consistency tokens of a request: the header, or the stream's query parameter. */
+static const char *token_of(const struct conn_req *cr)
+{
+    const struct req_arg *a;
+
+    if (cr->rq.consistency_token || !cr->route->access_token)
+        return cr->rq.consistency_token;
+    a = request_arg(&cr->rq, "consistency_token");
+    return a ? (a->val ? a->val : "") : NULL;
+}
+
+static void wait_done(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+/*
+ * Where a query of the read model reads (replica.h): a replica, the
+ * primary, or nowhere yet: then the connection is suspended until a replica
+ * has applied the request's consistency tokens or the wait is over, and
+ * libmicrohttpd calls on_request again. True when *res is the answer.
+ */
+static bool route_read(struct MHD_Connection *c, struct conn_req *cr, enum MHD_Result *res)
+{
+    struct reply *r = &cr->reply;
+    struct replica_wait *w = NULL;
+    int target = REPLICA_PRIMARY;
+
+    if (cr->wait) { /* resumed */
+        target = replica_wait_target(cr->wait);
+        replica_wait_free(cr->wait);
+        cr->wait = NULL;
+    } else {
+        switch (replica_route(cr->rq.consistency_token, &target, &w)) {
+        case RR_READY:
+        case RR_REFUSED:
+            break;
+        case RR_BAD_TOKEN:
+            problem(r, P_INVALID_PARAMETER,
+                    "X-Consistency-Token must hold consistency tokens from command answers, "
+                    "comma-separated (at most 32)");
+            *res = send_reply(c, cr);
+            return true;
+        case RR_WAIT:
+            if (stop_requested()) { /* never suspend while stopping: see defer_work */
+                replica_wait_free(w);
+                break;
+            }
+            cr->wait = w;
+            MHD_suspend_connection(c);
+            if (replica_park(w, wait_done, c) == 0) {
+                *res = MHD_YES;
+                return true;
+            }
+            MHD_resume_connection(c);
+            replica_wait_free(w);
+            cr->wait = NULL;
+            break;
+        }
+    }
+    cr->routed = true;
+    if (target == REPLICA_REFUSED) {
+        problem(r, P_REPLICA_LAGGING, "no replica has applied the write of the consistency "
+                                      "token in time; retry");
+        *res = send_reply(c, cr);
+        return true;
+    }
+    cr->rq.read_target = target;
+    return false;
+}
+
 static void call_handler(struct conn_req *cr)
 {
     if (cr->rq.method == M_POST)
@@ -422,8 +500,14 @@ static void run_job(struct work_item *item)
     struct conn_req *cr = (struct conn_req *)((char *)item - offsetof(struct conn_req, job));
     struct MHD_Connection *c = cr->conn;
 
+    struct db *db = cr->rq.read_target >= 0 ? db_thread() : NULL;
+
     cr->rq.batch = false; /* a worker may wait on its own read */
+    if (db)
+        db_read_on(db, cr->rq.read_target);
     call_handler(cr);
+    if (db)
+        db_read_on(db, REPLICA_PRIMARY);
     MHD_resume_connection(c); /* cr is libmicrohttpd's thread's again */
 }
 
@@ -481,6 +565,7 @@ static enum MHD_Result defer_read(struct MHD_Connection *c, struct conn_req *cr)
     e->id = cr->reply.defer_id;
     e->owner = cr->reply.defer_owner;
     e->if_none_match = cr->rq.if_none_match;
+    e->target = cr->rq.read_target;
     e->r = &cr->reply;
     e->conn = c;
     e->done = read_done;
@@ -551,6 +636,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     cr->rq.body_len = cr->body.len;
     if (cr->deferred) /* resumed: a worker or a reader filled the reply */
         return send_reply(c, cr);
+    if (cr->route->replica && !cr->routed) {
+        enum MHD_Result res;
+        if (route_read(c, cr, &res))
+            return res;
+    } else if (cr->route->token && !replica_token_valid(token_of(cr))) {
+        problem(&cr->reply, P_INVALID_PARAMETER,
+                "the consistency token must hold tokens from command answers, comma-separated "
+                "(at most 32)");
+        return send_reply(c, cr);
+    }
     if (!cr->route->quick)
         return defer_work(c, cr);
     cr->rq.batch = true;
@@ -583,6 +678,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     lr.command_type = cr->reply.command_type;
     lr.command_id = cr->reply.command_id;
     log_request(&lr);
+    replica_wait_free(cr->wait); /* resumed but never run again (the connection ended) */
     reply_release(&cr->reply);
     sbuf_release(&cr->body);
     free(cr);
@@ -698,6 +794,7 @@ void http_stop(unsigned grace_ms)
     stop_begin();
     MHD_socket ls = MHD_quiesce_daemon(g_http.mhd); /* stop accepting; the socket is ours */
     stream_end_all(); /* event streams end; their suspended connections are resumed */
+    replica_stop(); /* queries waiting for a replica are answered from the primary */
     while (atomic_load(&g_http.in_flight) > 0 && waited < grace_ms) {
         nanosleep(&ts, NULL);
         waited += 10;

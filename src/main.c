@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
+#include "replica.h"
 #include "route.h"
 #include "stream.h"
 #include "views.h"
@@ -154,8 +155,11 @@ static int serve(const struct config *cfg)
     /* --threads handler workers: what may wait on the database runs there (work.c) */
     if (work_start(cfg->threads))
         fprintf(stderr, "cqrsd: cannot start the handler workers\n");
+    if (replica_start(cfg))
+        log_msg(LOG_LVL_WARN, "cqrsd: cannot start the replica monitors");
     if (http_start(cfg)) {
         fprintf(stderr, "cqrsd: cannot listen on %s\n", cfg->listen);
+        replica_stop();
         work_stop();
         batch_stop();
         db_global_end();

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "problem.h"
 #include "queue.h"
+#include "replica.h"
 #include "sqlscript.h"
 #include "stream.h"
 
@@ -80,4 +81,5 @@ void handle_metrics(const struct request *rq, struct reply *r)
     sbuf_printf(b, "cqrsd_event_feed_holes_total %llu\n", (unsigned long long)feed_holes());
     queue_metrics(b);
     authz_metrics(b);
+    replica_metrics(b);
 }

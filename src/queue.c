@@ -11,12 +11,14 @@
 #include <time.h>
 
 #include "cursor.h"
+#include "gtid.h"
 #include "handlers.h"
 #include "idem.h"
 #include "log.h"
 #include "periodic.h"
 #include "problem.h"
 #include "query.h"
+#include "replica.h"
 #include "stream.h"
 #include "timefmt.h"
 
@@ -394,8 +396,11 @@ void queue_stop(void)
 
 /*=== GET /commands/{id} and GET /commands ===*/
 
-/* The status object of the current row of q (columns of QUEUE_COLS). */
-static void status_json(struct sbuf *b, struct db *db, enum q q)
+/*
+ * The status object of the current row of q (columns of QUEUE_COLS); a
+ * result gets `token` (the primary's position, read after the row).
+ */
+static void status_json_token(struct sbuf *b, struct db *db, enum q q, const char *token)
 {
     size_t n;
     const char *s;
@@ -413,6 +418,7 @@ static void status_json(struct sbuf *b, struct db *db, enum q q)
         sbuf_adds(b, ",\"result\":");
         s = db_str(db, q, QS_RESULT, &n);
         sbuf_add(b, s, n);
+        cmd_token_into(b, token);
     } else if (!db_null(db, q, QS_ERROR) && (s = db_str(db, q, QS_STATUS, &n)) &&
                status_is(s, n, "failed")) {
         sbuf_adds(b, ",\"error\":");
@@ -432,6 +438,11 @@ static void status_json(struct sbuf *b, struct db *db, enum q q)
     sbuf_addch(b, '}');
 }
 
+static void status_json(struct sbuf *b, struct db *db, enum q q)
+{
+    status_json_token(b, db, q, NULL);
+}
+
 /*
  * Look a command up by its stored key, or (key NULL) by its id in any scope;
  * 1 found (the row is current), 0 not, or a db rc.
@@ -448,7 +459,7 @@ static int find_command(struct db *db, enum q q, const char *arg)
 void handle_command_status(const struct request *rq, struct reply *r)
 {
     static const char *const allowed[] = {NULL};
-    char id[132], key[200];
+    char id[132], key[200], token[GTID_TOKEN_MAX + 1] = "";
     enum q q = Q_QUEUE_GET;
     struct db *db;
     int rc;
@@ -475,9 +486,11 @@ void handle_command_status(const struct request *rq, struct reply *r)
         problem(r, P_NOT_FOUND, "no such command");
         return;
     }
+    if (replica_enabled() && db_position_token(db, token, sizeof(token)) != DB_OK)
+        token[0] = '\0'; /* read after the row: it includes the command's commit */
     r->status = 200;
     sbuf_reset(&r->body);
-    status_json(&r->body, db, q);
+    status_json_token(&r->body, db, q, token);
     db_end(db, q);
 }
 

@@ -217,6 +217,12 @@ unsigned long db_admin_thread_id(struct db_admin *a)
     return 42;
 }
 
+bool db_admin_mariadb(struct db_admin *a)
+{
+    (void)a;
+    return false; /* the statements as MySQL gets them: the grammar is MySQL's */
+}
+
 unsigned db_admin_errno(struct db_admin *a)
 {
     (void)a;

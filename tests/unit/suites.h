@@ -21,5 +21,6 @@ Suite *greeting_suite(void);
 Suite *auth_suite(void);
 Suite *jwtauth_suite(void);
 Suite *authz_suite(void);
+Suite *gtid_suite(void);
 
 #endif
