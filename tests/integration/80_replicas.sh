@@ -201,17 +201,21 @@ EOF
 check header-malformed-on-list "400 invalid-parameter" \
     "$(get "/queries/products?limit=1" -H 'X-Consistency-Token: nope' && printf ' ' && jqb .type)"
 
-# well-formed, never issued: the primary answers, within the wait bound (800 ms)
-fb0=$(outcome A fallback)
-for never in 0-1-999999999 0-77-5 9-1-1; do
+# well-formed, never issued: answered within the wait bound (800 ms); a
+# position no replica reaches by the primary. (0-77-5: MariaDB compares
+# sequence numbers per domain, and domain 0 is past 5 everywhere, so a
+# replica may answer it at once.)
+for never in 0-1-999999999 9-1-1 0-77-5; do
+    fb0=$(outcome A fallback)
     t0=$(now_ms)
     st=$(get "/queries/products/${ps[2]}" -H "X-Consistency-Token: $never")
     ms=$(($(now_ms) - t0))
+    fb1=$(outcome A fallback)
     check "unknown-token $never: answered" "200 702" "$st $(jqb .price_cents)"
     within "unknown-token $never: within the wait bound and 700 ms" "$ms" 1500
+    [ "$never" = 0-77-5 ] ||
+        check "unknown-token $never: outcome fallback" 1 $((${fb1:-0} - ${fb0:-0}))
 done
-fb1=$(outcome A fallback)
-check unknown-token-outcome-fallback 3 $((${fb1:-0} - ${fb0:-0}))
 
 # --consistency-fallback none: 503 replica-lagging with Retry-After
 daemon B --threads 4 --replica-dsn "$R1DSN" --replica-dsn "$R2DSN" \
@@ -281,7 +285,8 @@ sleep 0.5
 rsql replica1 "START SLAVE SQL_THREAD"
 ms=$(until_healthy C "$R1" 1 5)
 within "sql-thread-started: replica1 rejoins" "$ms" 3000
-check sql-thread-rejoined-log 1 "$(grep -cF "replica $R1 rejoined the pool" "$LOG")"
+# (it may leave once more a moment later: the writes it missed meanwhile are a lag)
+check_match sql-thread-rejoined-log '^[1-9]' "$(grep -cF "replica $R1 rejoined the pool" "$LOG")"
 
 # (b) a replica killed
 kill -9 "$(cat "$RS/replica2/mariadbd.pid")"
@@ -295,7 +300,7 @@ check killed-readyz-still 200 "$(curl -s -o /dev/null -w '%{http_code}' "$C/read
 rs up "$RS" replica2
 ms=$(until_healthy C "$R2" 1 10)
 within "restarted: replica2 rejoins" "$ms" 5000
-check killed-rejoined-log 1 "$(grep -cF "replica $R2 rejoined the pool" "$LOG")"
+check_match killed-rejoined-log '^[1-9]' "$(grep -cF "replica $R2 rejoined the pool" "$LOG")"
 
 # (c) a replica lagging past --max-replica-lag 1 (MASTER_DELAY=3, the writers write)
 rs delay "$RS" replica1 3
@@ -316,11 +321,14 @@ if [ -n "$t_over" ] && [ -n "$t_left" ]; then
     within "lagging: replica1 leaves the pool once its lag passes 1 s" $((t_left - t_over)) 1200
 fi
 echo "   lag: $(metric C "cqrsd_replica_lag_seconds{replica=\"$R1\"}") s; $(grep -F "replica $R1 left the pool: " "$LOG" | tail -1)"
-check lagging-log 2 "$(grep -cF "replica $R1 left the pool: " "$LOG")"
+# (changing MASTER_DELAY restarts the replica's threads: it may have left and
+# rejoined for that a moment before; the last word is the lag)
+check_match lagging-log "replica $R1 left the pool: .*lag" "$(grep -F "replica $R1 left the pool: " "$LOG" | tail -1)"
+rejoins=$(grep -cF "replica $R1 rejoined the pool" "$LOG")
 rs delay "$RS" replica1 0
 ms=$(until_healthy C "$R1" 1 10)
 within "caught up: replica1 rejoins" "$ms" 6000
-check lagging-rejoined-log 2 "$(grep -cF "replica $R1 rejoined the pool" "$LOG")"
+check lagging-rejoined-log yes "$([ "$(grep -cF "replica $R1 rejoined the pool" "$LOG")" -gt "$rejoins" ] && echo yes || echo no)"
 sleep 0.5
 
 touch "$STOP"

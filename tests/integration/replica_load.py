@@ -128,7 +128,9 @@ def pairs_worker(base, n, npairs, until, use_token, pause, run, out, lock):
             elif rst != 200:
                 note("errors", "GET %s: %s %s" % (path % doc["aggregate_id"], rst, rdoc))
         else:
-            if rst != 200:
+            if rst == 404:  # the product is new too (a read older than its creation)
+                note("stale", "GET %s: 404 after a new price (token %s)" % (path % product, tok))
+            elif rst != 200:
                 note("errors", "GET %s: %s %s" % (path % product, rst, rdoc))
             elif rdoc.get("price_cents") != price:
                 note("stale", "GET %s: price %s, written %s (token %s)" %
