@@ -12,8 +12,8 @@
 #      MariaDB with TLS and require_secure_transport=ON, and DSNs with
 #      ssl-mode=verify-identity (the test PKI of tests/integration/tls_lib.sh);
 #   5. the same with replicas for another slice ($REPLICA_SLICE, by default
-#      10 11 12 20 21: products, orders and customers, their commands and
-#      queries): a primary and two replicas (scripts/replicas.sh), `cqrsd
+#      10 11 12 20: products, orders and customers, their commands and
+#      queries, the batched reads): a primary and two replicas (scripts/replicas.sh), `cqrsd
 #      migrate` on the primary, the shared daemon reading from both replicas
 #      (--replica-dsn), and the scripts' client sending back the consistency
 #      token of its last command (lib.sh, CQRSD_TEST_TOKENS=1). The pass
@@ -252,7 +252,7 @@ fi
 
 # the replica pass: the slice's scripts whose number ONLY selects
 replica_scripts=()
-for n in ${REPLICA_SLICE-10 11 12 20 21}; do
+for n in ${REPLICA_SLICE-10 11 12 20}; do
     [ -n "${ONLY:-}" ] && [ "$n" != "$ONLY" ] && continue
     for t in tests/integration/"$n"_*.sh; do
         [ -f "$t" ] && replica_scripts+=("$t")

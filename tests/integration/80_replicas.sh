@@ -93,6 +93,7 @@ until_healthy() {
 }
 # within NAME MS BOUND: check that MS is a number no greater than BOUND
 within() {
+    echo "   $1: $2 ms"
     check "$1" "at most $3 ms" "$([ "$2" -le "$3" ] 2>/dev/null && echo "at most $3 ms" || echo "$2")"
 }
 
