@@ -218,6 +218,56 @@ for never in 0-1-999999999 9-1-1 0-77-5; do
         check "unknown-token $never: outcome fallback" 1 $((${fb1:-0} - ${fb0:-0}))
 done
 
+# many queries waiting for a replica hold no handler worker: with 2 threads
+# and 16 queries parked for 1,500 ms, other queries are answered meanwhile
+daemon W --threads 2 --replica-dsn "$R1DSN" --replica-dsn "$R2DSN" --consistency-wait-ms 1500 || { finish; exit; }
+mkdir -p "$T_CASE/parked"
+t0=$(now_ms)
+for i in $(seq 1 16); do
+    curl -s -o /dev/null -w '%{http_code}' -H 'X-Consistency-Token: 0-1-999999999' \
+        "$(url W)/queries/products/${ps[$((i % 3))]}" >"$T_CASE/parked/$i" &
+    bg="$bg $!"
+done
+sleep 0.2
+n=0
+for i in 1 2 3 4 5 6; do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$(url W)/queries/products/${ps[$((i % 3))]}")" = 200 ] && n=$((n + 1))
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary \
+    "{\"type\":\"RestockProduct\",\"data\":{\"product_id\":${ps[0]},\"quantity\":1}}" "$(url W)/commands")" = 200 ] && n=$((n + 1))
+ms=$(($(now_ms) - t0))
+check parked-others-answered 7 "$n"
+within "parked: 6 reads and a command answered while 16 queries wait 1,500 ms" "$ms" 1300
+for p in $bg; do wait "$p"; done
+bg=""
+check parked-all-answered-200 16 "$(cat "$T_CASE"/parked/* | grep -o 200 | wc -l)"
+stop_daemon W >/dev/null
+
+# the event feed and its stream read on the primary, and take tokens too:
+# checked, and none is needed (on a daemon of their own: a crash here must
+# not take the others' checks along)
+daemon E --threads 4 --replica-dsn "$R1DSN" --replica-dsn "$R2DSN" || { finish; exit; }
+E=$(url E)
+st=$(curl -s -o "$B" -w '%{http_code}' "$E/queries/events?after=0&limit=1")
+check events-without-token 200 "$st"
+st=$(curl -s -o "$B" -w '%{http_code}' -H "X-Consistency-Token: $all" "$E/queries/events?after=0&limit=1")
+check events-with-tokens 200 "$st"
+st=$(curl -s -o "$B" -w '%{http_code}' -H "X-Consistency-Token: garbage" "$E/queries/events?after=0&limit=1")
+check events-malformed-token "400 invalid-parameter" "$st $(jqb .type)"
+check stream-without-token 200 "$(curl -s -N -m 1 -o /dev/null -w '%{http_code}' "$E/queries/events/stream?after=0")"
+check stream-token-parameter 200 \
+    "$(curl -s -N -m 1 -o /dev/null -w '%{http_code}' "$E/queries/events/stream?after=0&consistency_token=${toks[2]}")"
+check stream-malformed-token-parameter 400 \
+    "$(curl -s -N -m 1 -o /dev/null -w '%{http_code}' "$E/queries/events/stream?after=0&consistency_token=garbage")"
+check events-daemon-still-up 200 "$(curl -s -o /dev/null -w '%{http_code}' "$E/healthz")"
+if kill -0 "$(cat "$T/daemon-E.pid")" 2>/dev/null && [ "$(curl -s -o /dev/null -w '%{http_code}' "$E/healthz")" = 200 ]; then
+    stop_daemon E >/dev/null
+else
+    echo "FAIL the daemon of the event feed checks died: $(grep -E 'runtime error|ERROR|SEGV' "$T/daemon-E.log" | head -3)"
+    fail=$((fail + 1))
+    rm -f "$T/daemon-E.pid"
+fi
+
 # --consistency-fallback none: 503 replica-lagging with Retry-After
 daemon B --threads 4 --replica-dsn "$R1DSN" --replica-dsn "$R2DSN" \
     --consistency-fallback none --consistency-wait-ms 300 || { finish; exit; }
