@@ -296,7 +296,7 @@ static void evaluate(struct replica *r)
     else if (!pos_ok)
         snprintf(why, sizeof(why), "its GTID position cannot be read");
     else if (lag > g.max_lag_ms)
-        snprintf(why, sizeof(why), "it lags %.1f s behind the primary (at most %" PRId64 " s)",
+        snprintf(why, sizeof(why), "it lags %.2f s behind the primary (at most %" PRId64 " s)",
                  (double)lag / 1000, g.max_lag_ms / 1000);
     set_state(r, why[0] ? why : NULL);
     pthread_mutex_unlock(&g.lock);
