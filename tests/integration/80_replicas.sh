@@ -181,6 +181,8 @@ for i in 0 1 2; do
     st=$(get "/queries/products/${ps[$i]}" -H "X-Consistency-Token: $all")
     check "header-three-tokens-product-$i" "200 $((700 + i))" "$st $(jqb .price_cents)"
 done
+st=$(get "/queries/products/${ps[1]}" -H "X-Consistency-Token: ${toks[0]}, ${toks[1]} ,${toks[2]}")
+check header-spaces-around-commas "200 701" "$st $(jqb .price_cents)"
 t32=$(for i in $(seq 1 32); do printf '%s,' "${toks[$((i % 3))]}"; done)
 check header-32-tokens 200 "$(get "/queries/products/${ps[0]}" -H "X-Consistency-Token: ${t32%,}")"
 st=$(get "/queries/products/${ps[0]}" -H "X-Consistency-Token: ${t32}${toks[0]}")
