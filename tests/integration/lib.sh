@@ -49,12 +49,14 @@ keep_token() { # keep_token PATH STATUS
 
 # post PATH JSON [curl args...]: prints the status; headers in $H, body in $B
 post() {
-    local path=$1 body=$2 st
+    local path=$1 body=$2 st rc
     shift 2
     st=$(curl -s -o "$B" -D "$H" -w '%{http_code}' -H 'Content-Type: application/json' \
         --data-binary "$body" "$@" "${URL_BASE:-$BASE}$path")
+    rc=$?
     [ "${CQRSD_TEST_TOKENS:-}" = 1 ] && keep_token "$path" "$st"
     echo "$st"
+    return $rc
 }
 
 # cmd JSON [curl args...]: POST /commands
