@@ -183,6 +183,22 @@ for i in 0 1 2; do
 done
 st=$(get "/queries/products/${ps[1]}" -H "X-Consistency-Token: ${toks[0]}, ${toks[1]} ,${toks[2]}")
 check header-spaces-around-commas "200 701" "$st $(jqb .price_cents)"
+# every token of a list counts, not just the first or the last: with only
+# the delayed replica2 in the pool, holding the first write but not the second
+st=$(cmd "{\"type\":\"CreateProduct\",\"data\":{\"sku\":\"TK-$U-x\",\"name\":\"Token x\",\"category\":\"tk-$U-x\",\"price_cents\":10,\"stock\":5}}")
+PX=$(jqb .aggregate_id)
+rsql replica1 "STOP SLAVE SQL_THREAD"
+check list-replica1-out 0 "$(until_healthy A "$R1" 0 5 | grep -c timeout)"
+ta=$(tok "{\"type\":\"UpdateProductPrice\",\"data\":{\"product_id\":$PX,\"price_cents\":710}}")
+check list-replica2-has-the-first 0 "$(rsql replica2 "SELECT MASTER_GTID_WAIT('$ta', 5)")"
+tb=$(tok "{\"type\":\"UpdateProductPrice\",\"data\":{\"product_id\":$PX,\"price_cents\":720}}")
+st=$(get "/queries/products/$PX" -H "X-Consistency-Token: $ta,$tb")
+check list-first-then-missing "200 720" "$st $(jqb .price_cents)"
+tc=$(tok "{\"type\":\"UpdateProductPrice\",\"data\":{\"product_id\":$PX,\"price_cents\":730}}")
+st=$(get "/queries/products/$PX" -H "X-Consistency-Token: $tc,$ta")
+check list-missing-then-first "200 730" "$st $(jqb .price_cents)"
+rsql replica1 "START SLAVE SQL_THREAD"
+check list-replica1-back 0 "$(until_healthy A "$R1" 1 5 | grep -c timeout)"
 t32=$(for i in $(seq 1 32); do printf '%s,' "${toks[$((i % 3))]}"; done)
 check header-32-tokens 200 "$(get "/queries/products/${ps[0]}" -H "X-Consistency-Token: ${t32%,}")"
 st=$(get "/queries/products/${ps[0]}" -H "X-Consistency-Token: ${t32}${toks[0]}")
