@@ -44,7 +44,7 @@ int replica_park(struct replica_wait *w, void (*done)(void *arg), void *arg);
 int replica_wait_target(const struct replica_wait *w);
 void replica_wait_free(struct replica_wait *w);
 
-/* Is tokens (an X-Consistency-Token value) well formed? Always true without replicas. */
+/* Is tokens (an X-Consistency-Token value, or NULL: none) well formed? True without replicas. */
 bool replica_token_valid(const char *tokens);
 
 /* A read on replica i could not reach it: it leaves the pool until its monitor sees it well. */

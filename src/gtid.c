@@ -171,8 +171,8 @@ int gtid_parse_position(const char *s, size_t len, struct gtid_set *have)
             buf[n++] = c;
             continue;
         }
-        if (n == 0) { /* an empty position, or an empty element */
-            if (i < len)
+        if (n == 0) { /* an empty position, else an empty element */
+            if (i < len || have->n)
                 return -1;
             break;
         }

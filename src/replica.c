@@ -501,7 +501,7 @@ bool replica_token_valid(const char *tokens)
 {
     struct gtid_set want;
 
-    return !g.n || gtid_parse_tokens(tokens, &want) == 0;
+    return !g.n || !tokens || gtid_parse_tokens(tokens, &want) == 0;
 }
 
 int replica_park(struct replica_wait *w, void (*done)(void *arg), void *arg)

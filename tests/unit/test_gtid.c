@@ -129,6 +129,9 @@ START_TEST(position_bounded)
     strcat(pos, ",99-1-1");
     ck_assert_int_eq(gtid_parse_position(pos, strlen(pos), &have), -1);
     ck_assert_int_eq(gtid_parse_position("0-1-1,,1-1-1", 12, &have), -1);
+    ck_assert_int_eq(gtid_parse_position("0-1-1,", 6, &have), -1);
+    ck_assert_int_eq(gtid_parse_position(",0-1-1", 6, &have), -1);
+    ck_assert_int_eq(gtid_parse_position(" \n", 2, &have), 0);
     ck_assert_int_eq(gtid_parse_position("", 0, &have), 0);
     ck_assert_int_eq(have.n, 0);
 }
