@@ -13,13 +13,14 @@
 #      ssl-mode=verify-identity (the test PKI of tests/integration/tls_lib.sh);
 #   5. the same with replicas for another slice ($REPLICA_SLICE, by default
 #      10 11 12 20: products, orders and customers, their commands and
-#      queries, the batched reads): a primary and two replicas (scripts/replicas.sh), `cqrsd
-#      migrate` on the primary, the shared daemon reading from both replicas
-#      (--replica-dsn), and the scripts' client sending back the consistency
-#      token of its last command (lib.sh, CQRSD_TEST_TOKENS=1). The pass
-#      ends with its proof: reads were served by replicas, every successful
-#      command carried a token, and the replicas hold the primary's views
-#      and events row for row.
+#      queries, the batched reads; 40 46, the feed, pass too but take 75 s
+#      more): a primary and two replicas (scripts/replicas.sh), `cqrsd
+#      migrate` on the primary, the shared daemon reading from both
+#      replicas (--replica-dsn), and the scripts' client sending back the
+#      consistency token of its last command (lib.sh, CQRSD_TEST_TOKENS=1).
+#      The pass ends with its proof: reads were served by replicas, every
+#      successful command carried a token, and the replicas hold the
+#      primary's views and events row for row.
 # Any AddressSanitizer/UndefinedBehaviorSanitizer report is a failure. Ends
 # with "N passed, M failed" and exits non-zero on any failure.
 #   --integration-only   skip 1 and 2
