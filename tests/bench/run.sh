@@ -23,6 +23,8 @@
 #   BENCH_PROFILE=1      also profile the whole machine with perf during one
 #                        extra GET-by-id and one extra PlaceOrder run
 #                        (build/bench-profile.txt)
+#   BENCH_REPLICA_OPTS="--opt ..."   more server options for the replica (to
+#                        try e.g. --slave-parallel-threads=4); printed with its settings
 #   BENCH_ENFORCE=1      exit non-zero when a target is missed (by default
 #                        only errors fail: non-2xx answers, a tool failing)
 set -u
@@ -71,9 +73,14 @@ MARIADB_TUNING=$(echo $MARIADB_TUNING)
 PRIMARY_OPTS="--log-bin=mysql-bin --binlog-format=ROW --sync-binlog=1 --server-id=1
  --gtid-strict-mode=ON"
 PRIMARY_OPTS=$(echo $PRIMARY_OPTS)
-# The replica: the same tuning, its own server id, read-only for clients, no
-# binary log of its own, MariaDB's default applier (one SQL thread).
-REPLICA_OPTS="--server-id=2 --relay-log=relay-bin --read-only=ON --gtid-strict-mode=ON"
+# The replica: the same tuning (durable: each transaction it applies is synced
+# too), its own server id, read-only for clients, no binary log of its own,
+# MariaDB's default applier (one SQL thread). A token read waits for its write
+# to be applied there, so the replica's commit is most of what the token costs:
+# in two 5-s runs here the token added 7.9 ms at p99 (1.7 at p50) with this
+# replica and 2.2 ms (0.7) with --innodb-flush-log-at-trx-commit=2 on it
+# (BENCH_REPLICA_OPTS).
+REPLICA_OPTS="--server-id=2 --relay-log=relay-bin --read-only=ON --gtid-strict-mode=ON${BENCH_REPLICA_OPTS:+ $BENCH_REPLICA_OPTS}"
 
 #=== Tools ===
 
@@ -726,18 +733,31 @@ replica_get_with_orders() {
 # connection writes a price, then reads the product, every other time with
 # the write's consistency token; only the GETs are timed, each kind apart
 run_token() {
-    local name=$1 conns=$2 wj st bad
+    local name=$1 conns=$2 wj st bad d0 d1 b0 b1 r0 r1 s0 s1
     replica_sync 120 >/dev/null || ERRORS+=("$name: the replica did not catch up before the run")
     wait_replica_healthy
     at "$URL_REP" "$rep_pid" metrics_snapshot >"$T/$name.m0"
-    BENCH_CONNECTIONS=$conns wrk -t"$conns" -c"$conns" -d"${SECS}s" --timeout 10s \
-        -s "$here/wrk/token_read.lua" "$URL_REP" -- "$T/products.ids" "$conns" >"$T/$name.out" 2>&1 ||
-        { cat "$T/$name.out" >&2; die "wrk failed in $name"; }
+    d0=$(cpu_ticks "$rep_pid")
+    b0=$(cpu_ticks "$DB_PID")
+    r0=$(cpu_ticks "$REP_PID")
+    s0=$(sys_cpu)
+    local TIMEFORMAT='%R %U %S'
+    { time BENCH_CONNECTIONS=$conns wrk -t"$conns" -c"$conns" -d"${SECS}s" --timeout 10s \
+        -s "$here/wrk/token_read.lua" "$URL_REP" -- "$T/products.ids" "$conns" >"$T/$name.out" 2>&1; } \
+        2>"$T/$name.time" || { cat "$T/$name.out" >&2; die "wrk failed in $name"; }
+    s1=$(sys_cpu)
+    d1=$(cpu_ticks "$rep_pid")
+    b1=$(cpu_ticks "$DB_PID")
+    r1=$(cpu_ticks "$REP_PID")
     at "$URL_REP" "$rep_pid" metrics_snapshot >"$T/$name.m1"
     wj=$(sed -n 's/^BENCH //p' "$T/$name.out")
     [ -n "$wj" ] || { cat "$T/$name.out" >&2; die "wrk printed no result in $name"; }
     st=$(status_diff "$T/$name.m0" "$T/$name.m1")
-    jq -n --argjson w "$wj" --argjson st "$st" --argjson conns "$conns" '
+    jq -n --argjson w "$wj" --argjson st "$st" --argjson conns "$conns" --argjson ncpu "$NCPU" \
+        --argjson d "$((d1 - d0))" --argjson b "$((b1 - b0))" --argjson r "$((r1 - r0))" \
+        --argjson clk "$CLK" --arg s0 "$s0" --arg s1 "$s1" --arg tm "$(cat "$T/$name.time")" '
+        ($s0 | split(" ") | map(tonumber)) as $a | ($s1 | split(" ") | map(tonumber)) as $z |
+        ($tm | split(" ") | map(tonumber)) as $t |
         def ms(x): if x == null then null else x / 1000 end;
         def g(s): { n: s.n, mean_ms: ms(s.mean_us), p50_ms: ms(s.p50_us), p90_ms: ms(s.p90_us),
                     p99_ms: ms(s.p99_us), p999_ms: ms(s.p999_us), max_ms: ms(s.max_us) };
@@ -754,7 +774,12 @@ run_token() {
           statuses_from_wrk: $w.lua_statuses,
           statuses_from_metrics: ($st | with_entries(select(.key | test("^[0-9]+$")))),
           reads_by_target: ($st | with_entries(select(.key | startswith("reads_"))) | with_entries(.key |= ltrimstr("reads_"))),
-          consistency_tokens: ($st | with_entries(select(.key | startswith("tokens_"))) | with_entries(.key |= ltrimstr("tokens_"))) }' \
+          consistency_tokens: ($st | with_entries(select(.key | startswith("tokens_"))) | with_entries(.key |= ltrimstr("tokens_"))),
+          daemon_cpu_s: ($d / $clk), mariadb_cpu_s: ($b / $clk), replica_cpu_s: ($r / $clk),
+          load_generator_cpu_s: ($t[1] + $t[2]),
+          machine_busy_pct: (100 * (1 - (($z[1] - $a[1]) / ($z[0] - $a[0])))),
+          other_processes_pct: (100 * (((($z[0] - $a[0]) - ($z[1] - $a[1])) / $clk
+              - $d / $clk - $b / $clk - $r / $clk - $t[1] - $t[2]) / ($ncpu * $t[0])) | if . < 0 then 0 else . end) }' \
         >"$T/$name.json"
     bad=$(jq -r '[(.statuses_from_metrics | to_entries[] | select((.key | tonumber) >= 400 or (.key | tonumber) < 200) | "\(.value)x\(.key)"),
         (if .non_2xx_3xx > 0 then "\(.non_2xx_3xx) non-2xx/3xx (wrk)" else empty end),
@@ -1148,7 +1173,8 @@ jq -r '.replica.token |
     "consistency token (\(.connections) connections, each writes a price then reads it back, every other time with the token; only the GETs timed):",
     "  with a fresh token: \(.token_gets.n) GETs, p50 \(f(.token_gets.p50_ms; 2)) ms, p99 \(f(.token_gets.p99_ms; 2)) ms, max \(f(.token_gets.max_ms; 1)) ms; \(if .stale_token_reads == 0 then "every one showed its write" else "\(.stale_token_reads) did NOT show their write" end)",
     "  plain replica read:  \(.plain_gets.n) GETs, p50 \(f(.plain_gets.p50_ms; 2)) ms, p99 \(f(.plain_gets.p99_ms; 2)) ms, max \(f(.plain_gets.max_ms; 1)) ms; \(.stale_plain_reads) of them did not show the write just made",
-    "  the token adds \(f(.extra_p99_ms; 2)) ms at p99 (\(f(.extra_p50_ms; 2)) ms at p50); \(.writes) writes; cqrsd_consistency_tokens_total: \(.consistency_tokens | to_entries | map("\(.key) \(.value)") | join(", ")); reads by target: \(.reads_by_target | to_entries | map("\(.key) \(.value)") | join(", "))"' build/bench.json
+    "  the token adds \(f(.extra_p99_ms; 2)) ms at p99 (\(f(.extra_p50_ms; 2)) ms at p50); \(.writes) writes; cqrsd_consistency_tokens_total: \(.consistency_tokens | to_entries | map("\(.key) \(.value)") | join(", ")); reads by target: \(.reads_by_target | to_entries | map("\(.key) \(.value)") | join(", "))",
+    "  (cores \(f(.machine_busy_pct; 0)) % busy, other processes \(f(.other_processes_pct; 0)) %; the replica applies the writes with innodb_flush_log_at_trx_commit=\($rv.innodb_flush_log_at_trx_commit), slave_parallel_threads=\($rv.slave_parallel_threads))"' --argjson rv "$REP_VARS" build/bench.json
 echo
 jq -r '"cqrsd peak RSS (VmHWM): \(.daemon.vmhwm_kib_after_get64) KiB after the 64-connection run, \(.daemon.vmhwm_kib_at_end) KiB at the end"' build/bench.json
 jq -r '.event_positions | "gap-free event positions: the database-only PlaceOrder transaction at 16 threads ran \(.gap_free_ops_per_s | round) ops/s (p99 \(.gap_free_p99_ms) ms) with them, \(.auto_increment_ops_per_s | round) ops/s (p99 \(.auto_increment_p99_ms) ms) with an AUTO_INCREMENT position instead: they cost \(.cost_pct * 10 | round / 10) %"' build/bench.json
