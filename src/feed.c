@@ -5,6 +5,8 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "replica.h"
+
 #define HEAD_WINDOW 64 /* the top positions looked at for commits still becoming visible */
 
 static _Atomic uint64_t n_holes;
@@ -33,6 +35,11 @@ static int read_run(struct db *db, int64_t after, int64_t limit, feed_row_fn fn,
     if ((rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)))) &&
         (rc == DB_GONE || rc == DB_RETRY)) /* a stale connection: one more try */
         rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)));
+    if (rc == DB_GONE && db_read_target(db) >= 0) { /* a replica went away: the primary */
+        replica_failed(db_read_target(db));
+        db_read_on(db, REPLICA_PRIMARY);
+        rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)));
+    }
     if (rc)
         return rc;
     while ((rc = db_next(db, Q_EVENTS_PAGE)) == 1) {

@@ -33,7 +33,7 @@ static const struct route routes[] = {
     {.pattern = "/queries/customers/{id}/orders", .methods = M_GET,
      .get = handle_customer_orders, .get_access = CUS, .replica = true},
     {.pattern = "/queries/events", .methods = M_GET, .get = handle_events_page,
-     .get_access = ADM, .token = true},
+     .get_access = ADM, .replica = true},
     {.pattern = "/queries/events/stream", .methods = M_GET, .get = handle_events_stream,
      .get_access = ADM, .access_token = true, .token = true},
     {.pattern = "/metrics", .methods = M_GET, .get = handle_metrics, .get_access = ADM},

@@ -156,8 +156,11 @@ rg=$(grants_of cqrs_reader)
 for t in $READER_TABLES; do
     check_match "SHOW GRANTS reader: SELECT on $t" "^GRANT SELECT ON \`cqrs\`\.\`$t\` TO" "$(echo "$rg" | grep "\`$t\`")"
 done
-check "SHOW GRANTS reader: nothing but USAGE and table SELECTs" "" \
-    "$(echo "$rg" | grep -vE '^GRANT USAGE ON \*\.\* TO|^GRANT SELECT ON `cqrs`\.`(product_view|order_summary_view|customer_view|events)` TO `cqrs_reader`@`%`$')"
+# server-wide, only the right to read a replica's status (replica.c): no data
+check_match "SHOW GRANTS reader: server-wide only SLAVE MONITOR" \
+    '^GRANT SLAVE MONITOR ON \*\.\* TO `cqrs_reader`@`%`' "$(echo "$rg" | grep -F 'ON *.*')"
+check "SHOW GRANTS reader: nothing but SLAVE MONITOR and table SELECTs" "" \
+    "$(echo "$rg" | grep -vE '^GRANT SLAVE MONITOR ON \*\.\* TO `cqrs_reader`@`%`( IDENTIFIED BY PASSWORD .*)?$|^GRANT SELECT ON `cqrs`\.`(product_view|order_summary_view|customer_view|events)` TO `cqrs_reader`@`%`$')"
 
 #=== the writer account ===
 

@@ -154,7 +154,11 @@ get /readyz >/dev/null && keep Ready
 # the documented bodies have the members the daemon sends
 schema_keys() { jq -c --arg s "$1" '.components.schemas[$s].properties | keys' "$SPEC"; }
 schema_req() { jq -c --arg s "$1" '.components.schemas[$s].required | sort' "$SPEC"; }
-check "schema Acknowledgement = a 201 body" "$ACK_KEYS" "$(schema_keys Acknowledgement)"
+# (consistency_token is sent only by a daemon with replicas; this one has none)
+check "schema Acknowledgement = a 201 body, and consistency_token" "$ACK_KEYS" \
+    "$(jq -c '.components.schemas.Acknowledgement.properties | keys - ["consistency_token"]' "$SPEC")"
+check "schema Acknowledgement: consistency_token documented, optional" "true false" \
+    "$(jq -r '.components.schemas.Acknowledgement | "\(.properties | has("consistency_token")) \(.required | index("consistency_token") != null)"' "$SPEC")"
 check "schema Accepted = a 202 body" "$ACCEPTED_KEYS" "$(schema_keys Accepted)"
 get "/queries/products/$PID" >/dev/null
 keep Product
@@ -323,7 +327,7 @@ keep Command invalid "$T_CASE/probe.json"
 for h in X-Request-Id Location ETag Idempotent-Replayed Preference-Applied Retry-After; do
     check "header $h documented" true "$(jq --arg h "$h" '.components.headers | has($h)' "$SPEC")"
 done
-check "parameters documented" "Idempotency-Key If-None-Match Prefer X-Request-Id " \
+check "parameters documented" "Idempotency-Key If-None-Match Prefer X-Consistency-Token X-Request-Id " \
     "$(jq -r '[.components.parameters[] | select(.in == "header") | .name] - ["Last-Event-ID"] | sort[]' "$SPEC" | tr '\n' ' ')"
 check "bearer scheme" "http bearer" "$(jq -r '.components.securitySchemes.bearer | "\(.type) \(.scheme)"' "$SPEC")"
 check "POST /commands uses the bearer scheme" true \

@@ -761,6 +761,62 @@ START_TEST(bad_dsn_flag)
 }
 END_TEST
 
+START_TEST(replica_dsns_from_flags_or_variable)
+{
+    static const char *flags[] = {"--replica-dsn", "mysql://r:p@h1:3307/cqrs",
+                                  "--replica-dsn=mysql://r:p@h2/cqrs", NULL};
+    static const char *env[] = {"CQRSD_REPLICA_DSN", "mysql://r@e1/cqrs,mysql://r@e2:3310/cqrs",
+                                NULL};
+    struct config c;
+    char err[1200];
+
+    ck_assert_int_eq(parse(&c, (const char *const[]){NULL}, no_env, err, sizeof(err)), 0);
+    ck_assert_int_eq(c.nreplicas, 0);
+    ck_assert_uint_eq(c.max_replica_lag, 5);
+    ck_assert_uint_eq(c.consistency_wait_ms, 2000);
+    ck_assert(!c.consistency_fallback_none);
+    ck_assert_int_eq(parse(&c, flags, env, err, sizeof(err)), 0); /* the flags win, all of them */
+    ck_assert_int_eq(c.nreplicas, 2);
+    ck_assert_str_eq(c.replica_dsn[0].host, "h1");
+    ck_assert_uint_eq(c.replica_dsn[0].port, 3307);
+    ck_assert_str_eq(c.replica_dsn[1].host, "h2");
+    ck_assert_int_eq(parse(&c, (const char *const[]){NULL}, env, err, sizeof(err)), 0);
+    ck_assert_int_eq(c.nreplicas, 2);
+    ck_assert_str_eq(c.replica_dsn[0].host, "e1");
+    ck_assert_uint_eq(c.replica_dsn[1].port, 3310);
+}
+END_TEST
+
+START_TEST(replica_options_checked)
+{
+    static const char *env_empty[] = {"CQRSD_REPLICA_DSN", "mysql://r@e1/cqrs,,mysql://r@e2/db",
+                                      NULL};
+    static const char *a1[] = {"--replica-dsn", "mysql://r@h:0/cqrs", NULL};
+    static const char *a2[] = {"--consistency-fallback", "replica", NULL};
+    static const char *a3[] = {"--max-replica-lag", "0", NULL};
+    static const char *a4[] = {"--consistency-fallback", "none", "--consistency-wait-ms", "0",
+                               NULL};
+    const char *nine[20];
+    struct config c;
+    char err[1200];
+
+    ck_assert_int_eq(parse(&c, (const char *const[]){NULL}, env_empty, err, sizeof(err)), -1);
+    assert_args_bad(a1, "--replica-dsn port 0");
+    assert_args_bad(a2, "--consistency-fallback replica");
+    assert_args_bad(a3, "--max-replica-lag 0");
+    ck_assert_int_eq(parse(&c, a4, no_env, err, sizeof(err)), 0);
+    ck_assert(c.consistency_fallback_none);
+    ck_assert_uint_eq(c.consistency_wait_ms, 0);
+    for (int i = 0; i < 9; i++) { /* one more than CONFIG_MAX_REPLICAS */
+        nine[2 * i] = "--replica-dsn";
+        nine[2 * i + 1] = "mysql://r@h/cqrs";
+    }
+    nine[18] = NULL;
+    ck_assert_int_eq(parse(&c, nine, no_env, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "at most 8 replicas"));
+}
+END_TEST
+
 START_TEST(tls_file_error_names_option_not_password)
 {
     static const char *a[] = {
@@ -915,6 +971,8 @@ Suite *config_suite(void)
     tcase_add_test(tc, bad_max_body);
     tcase_add_test(tc, bad_log_format);
     tcase_add_test(tc, bad_dsn_flag);
+    tcase_add_test(tc, replica_dsns_from_flags_or_variable);
+    tcase_add_test(tc, replica_options_checked);
     tcase_add_test(tc, missing_value);
     tcase_add_test(tc, value_too_long);
     suite_add_tcase(s, tc);
