@@ -34,6 +34,8 @@ int feed_head(struct db *db, int64_t *head);
 
 /* Append the current row of Q_EVENTS_PAGE as the JSON object of the feed. */
 void feed_row_json(struct sbuf *b, struct db *db);
+/* The same for any statement with the columns of Q_EVENTS_PAGE (EVENT_COLS in catalog.c). */
+void feed_row_json_of(struct sbuf *b, struct db *db, enum q q);
 
 /* For /metrics: the times a reader stopped at a position not yet visible. */
 uint64_t feed_holes(void);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evfilter.h"
 #include "sbuf.h"
 
 struct reply {
@@ -22,6 +23,7 @@ struct reply {
     bool close;                /* close the connection after this reply */
     bool stream;               /* an event stream from stream_after (status 200) */
     int64_t stream_after;
+    struct event_filter stream_filter; /* which events the stream sends */
     int defer_kind;            /* > 0: answer later, by a reader (query.h doc_kind + 1) */
     int64_t defer_id;
     int64_t defer_owner;       /* > 0: only this customer's document is found */

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evfilter.h"
+
 #include "db.h"
 #include "sbuf.h"
 
@@ -21,7 +23,8 @@ void stream_stop(void);
  * A new client that wants the events after `after`. `fd` is its socket (-1:
  * unknown), peeked at while the connection is suspended to see a hang-up.
  */
-struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake_fn wake);
+struct stream_client *stream_open(int64_t after, const struct event_filter *filter, void *conn,
+                                  int fd, stream_wake_fn wake);
 /*
  * Copy pending bytes: > 0 bytes copied; 0 nothing yet (the connection was
  * suspended through `suspend`, and is woken when data arrives); -1 the stream

@@ -10,6 +10,10 @@
     "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents, sku, "    \
     "name) VALUES "
 #define LINE_ROW "(?, ?, ?, ?, ?, ?, ?)"
+#define EVENT_COLS                                                                                 \
+    "SELECT position, `type`, aggregate_type, aggregate_id, aggregate_version, data, command_id, " \
+    "CONCAT(REPLACE(CAST(occurred_at AS CHAR), ' ', 'T'), 'Z') FROM events "
+#define IN10 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define PRODUCT_LIST_COLS "SELECT doc, product_id, price_cents, units_sold FROM product_view "
 
 const struct catalog_entry catalog[Q__COUNT] = {
@@ -165,9 +169,19 @@ const struct catalog_entry catalog[Q__COUNT] = {
     R(Q_CUSTOMER_ORDERS_STATUS,
       "SELECT doc, order_id FROM order_summary_view WHERE customer_id = ? AND status = ? "
       "AND order_id < ? ORDER BY order_id DESC LIMIT ?"),
-    R(Q_EVENTS_PAGE, "SELECT position, `type`, aggregate_type, aggregate_id, aggregate_version, "
-                     "data, command_id, CONCAT(REPLACE(CAST(occurred_at AS CHAR), ' ', 'T'), 'Z') "
-                     "FROM events WHERE position > ? ORDER BY position LIMIT ?"),
+    R(Q_EVENTS_PAGE, EVENT_COLS "WHERE position > ? ORDER BY position LIMIT ?"),
+    /*
+     * A filtered page (events.c): the matching events in (after, head], head
+     * the highest position with every one below visible. One aggregate's
+     * events come from events_aggregate in version order (which is their
+     * position order); types from events_type (sql/006). Ten type slots:
+     * every event type; unused slots repeat a listed one.
+     */
+    R(Q_EVENTS_TYPES, EVENT_COLS "WHERE `type` IN " IN10 " AND position > ? AND position <= ? "
+                      "ORDER BY position LIMIT ?"),
+    R(Q_EVENTS_AGGREGATE, EVENT_COLS "WHERE aggregate_type = ? AND aggregate_id = ? AND `type` IN "
+                          IN10 " AND position > ? AND position <= ? "
+                          "ORDER BY aggregate_version LIMIT ?"),
     /* the top positions, to see commits still becoming visible (feed.c feed_head) */
     R(Q_EVENTS_TOP, "SELECT position FROM events ORDER BY position DESC LIMIT ?"),
 };

@@ -19,6 +19,24 @@ static void sleep_ms(long ms)
 }
 
 /*
+ * A read statement, once more after a stale connection; on a replica that
+ * went away, on the primary (the replica leaves the pool).
+ */
+static int run_read(struct db *db, enum q q, const struct db_param *p, size_t np)
+{
+    int rc = db_run(db, q, p, np);
+
+    if (rc == DB_GONE || rc == DB_RETRY)
+        rc = db_run(db, q, p, np);
+    if (rc == DB_GONE && db_read_target(db) >= 0) {
+        replica_failed(db_read_target(db));
+        db_read_on(db, REPLICA_PRIMARY);
+        rc = db_run(db, q, p, np);
+    }
+    return rc;
+}
+
+/*
  * One statement: the run of events from after + 1 up to the first position
  * missing. The rest of the result (past the hole) is dropped.
  */
@@ -32,15 +50,7 @@ static int read_run(struct db *db, int64_t after, int64_t limit, feed_row_fn fn,
     if (after == INT64_MAX) /* no position comes after it */
         return 0;
     want = after + 1;
-    if ((rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)))) &&
-        (rc == DB_GONE || rc == DB_RETRY)) /* a stale connection: one more try */
-        rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)));
-    if (rc == DB_GONE && db_read_target(db) >= 0) { /* a replica went away: the primary */
-        replica_failed(db_read_target(db));
-        db_read_on(db, REPLICA_PRIMARY);
-        rc = db_run(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)));
-    }
-    if (rc)
+    if ((rc = run_read(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)))))
         return rc;
     while ((rc = db_next(db, Q_EVENTS_PAGE)) == 1) {
         int64_t pos = db_i64(db, Q_EVENTS_PAGE, EV_POSITION);
@@ -80,10 +90,7 @@ int feed_head(struct db *db, int64_t *head)
     int rc, n = 0;
 
     /* positions come highest first: any gap among the top ones is a commit in flight */
-    if ((rc = db_run(db, Q_EVENTS_TOP, DB_ARGS(DB_I64(HEAD_WINDOW)))) &&
-        (rc == DB_GONE || rc == DB_RETRY))
-        rc = db_run(db, Q_EVENTS_TOP, DB_ARGS(DB_I64(HEAD_WINDOW)));
-    if (rc)
+    if ((rc = run_read(db, Q_EVENTS_TOP, DB_ARGS(DB_I64(HEAD_WINDOW)))))
         return rc;
     while ((rc = db_next(db, Q_EVENTS_TOP)) == 1) {
         int64_t pos = db_i64(db, Q_EVENTS_TOP, COL_FIRST);
@@ -102,28 +109,33 @@ int feed_head(struct db *db, int64_t *head)
     return DB_OK;
 }
 
-void feed_row_json(struct sbuf *b, struct db *db)
+void feed_row_json_of(struct sbuf *b, struct db *db, enum q q)
 {
     size_t n;
     const char *s;
 
-    sbuf_printf(b, "{\"position\":%" PRId64 ",\"type\":", db_i64(db, Q_EVENTS_PAGE, EV_POSITION));
-    s = db_str(db, Q_EVENTS_PAGE, EV_TYPE, &n);
+    sbuf_printf(b, "{\"position\":%" PRId64 ",\"type\":", db_i64(db, q, EV_POSITION));
+    s = db_str(db, q, EV_TYPE, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_adds(b, ",\"aggregate_type\":");
-    s = db_str(db, Q_EVENTS_PAGE, EV_AGGREGATE_TYPE, &n);
+    s = db_str(db, q, EV_AGGREGATE_TYPE, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_printf(b, ",\"aggregate_id\":%" PRId64 ",\"aggregate_version\":%" PRId64 ",\"data\":",
-                db_i64(db, Q_EVENTS_PAGE, EV_AGGREGATE_ID), db_i64(db, Q_EVENTS_PAGE, EV_AGGREGATE_VERSION));
-    s = db_str(db, Q_EVENTS_PAGE, EV_DATA, &n);
+                db_i64(db, q, EV_AGGREGATE_ID), db_i64(db, q, EV_AGGREGATE_VERSION));
+    s = db_str(db, q, EV_DATA, &n);
     sbuf_add(b, s, n);
     sbuf_adds(b, ",\"command_id\":");
-    s = db_str(db, Q_EVENTS_PAGE, EV_COMMAND_ID, &n);
+    s = db_str(db, q, EV_COMMAND_ID, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_adds(b, ",\"occurred_at\":");
-    s = db_str(db, Q_EVENTS_PAGE, EV_OCCURRED_AT, &n);
+    s = db_str(db, q, EV_OCCURRED_AT, &n);
     sbuf_add_json_str(b, s, n);
     sbuf_addch(b, '}');
+}
+
+void feed_row_json(struct sbuf *b, struct db *db)
+{
+    feed_row_json_of(b, db, Q_EVENTS_PAGE);
 }
 
 uint64_t feed_holes(void)

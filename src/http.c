@@ -240,7 +240,7 @@ static struct MHD_Response *sse_response(struct MHD_Connection *c, struct conn_r
     if (cr->rq.method == M_HEAD || stop_requested())
         return MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    sc = stream_open(cr->reply.stream_after, c, ci ? (int)ci->connect_fd : -1, sse_wake);
+    sc = stream_open(cr->reply.stream_after, &cr->reply.stream_filter, c, ci ? (int)ci->connect_fd : -1, sse_wake);
     if (!sc)
         return NULL;
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, sc, sse_free);

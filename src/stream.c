@@ -30,7 +30,8 @@ struct stream_client {
     pthread_mutex_t lock;
     struct sbuf buf;  /* bytes not yet sent */
     size_t off;       /* how much of buf was sent */
-    int64_t after;    /* the last position queued for this client */
+    int64_t after;    /* the last position queued for this client (or passed by its filter) */
+    struct event_filter filter;
     bool waiting;     /* its connection is suspended until data arrives */
     bool closing;     /* dropped (slow) or the daemon stops: end the stream */
     bool gone;        /* its connection ended: the poller unlinks and frees it */
@@ -53,7 +54,8 @@ static _Atomic uint64_t n_dropped;
 
 /*=== Clients ===*/
 
-struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake_fn wake)
+struct stream_client *stream_open(int64_t after, const struct event_filter *filter, void *conn,
+                                  int fd, stream_wake_fn wake)
 {
     struct stream_client *c = calloc(1, sizeof(*c));
 
@@ -61,6 +63,7 @@ struct stream_client *stream_open(int64_t after, void *conn, int fd, stream_wake
         return NULL;
     pthread_mutex_init(&c->lock, NULL);
     c->after = after;
+    c->filter = *filter;
     c->conn = conn;
     c->fd = fd;
     c->wake = wake;
@@ -185,11 +188,13 @@ void stream_notify(void)
 static void hand_out(void *ctx, struct db *db, int64_t pos)
 {
     struct sbuf *msg = ctx;
-    const char *type;
-    size_t n;
+    const char *type, *agg;
+    size_t n, an;
+    int64_t id = db_i64(db, Q_EVENTS_PAGE, EV_AGGREGATE_ID);
 
     sbuf_reset(msg);
     type = db_str(db, Q_EVENTS_PAGE, EV_TYPE, &n);
+    agg = db_str(db, Q_EVENTS_PAGE, EV_AGGREGATE_TYPE, &an);
     sbuf_printf(msg, "id: %" PRId64 "\nevent: %.*s\ndata: ", pos, (int)n, type);
     feed_row_json(msg, db); /* one line: JSON has no raw newlines */
     sbuf_adds(msg, "\n\n");
@@ -197,7 +202,9 @@ static void hand_out(void *ctx, struct db *db, int64_t pos)
     for (struct stream_client *c = g.clients; c; c = c->next) {
         pthread_mutex_lock(&c->lock);
         if (c->after == pos - 1) {
-            deliver(c, msg->buf, msg->len);
+            /* a filtered client passes the others' events: its next position moves on */
+            if (evfilter_match(&c->filter, type, n, agg, an, id))
+                deliver(c, msg->buf, msg->len);
             c->after = pos;
         }
         pthread_mutex_unlock(&c->lock);
