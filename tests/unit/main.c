@@ -27,6 +27,7 @@ int main(void)
     srunner_add_suite(sr, jwtauth_suite());
     srunner_add_suite(sr, authz_suite());
     srunner_add_suite(sr, gtid_suite());
+    srunner_add_suite(sr, evfilter_suite());
     srunner_run_all(sr, CK_NORMAL);
     run = srunner_ntests_run(sr);
     failed = srunner_ntests_failed(sr);

@@ -22,5 +22,6 @@ Suite *auth_suite(void);
 Suite *jwtauth_suite(void);
 Suite *authz_suite(void);
 Suite *gtid_suite(void);
+Suite *evfilter_suite(void);
 
 #endif
