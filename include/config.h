@@ -31,7 +31,15 @@ struct dsn {
     char ssl_ca[512], ssl_cert[512], ssl_key[512]; /* PEM files; "" none */
 };
 
-enum cmd_mode { MODE_SERVE, MODE_MIGRATE, MODE_VERIFY, MODE_REBUILD, MODE_HELP, MODE_VERSION };
+enum cmd_mode {
+    MODE_SERVE,
+    MODE_MIGRATE,
+    MODE_VERIFY,
+    MODE_REBUILD,
+    MODE_VERIFY_EVENTS,
+    MODE_HELP,
+    MODE_VERSION
+};
 
 enum log_format { LOG_TEXT, LOG_JSON };
 

@@ -47,7 +47,7 @@ static const struct option_def options[] = {
      OFF(consistency_fallback_none), 0, 0, 0,
      "primary, or none (then 503 replica-lagging) when no replica has a token's write in time"},
     {"--admin-dsn", "CQRSD_ADMIN_DSN", "mysql://root@127.0.0.1:3306/", OPT_DSN, OFF(admin_dsn),
-     0, 0, 0, "used by migrate, verify-views and rebuild-views only"},
+     0, 0, 0, "used by migrate, verify-views, rebuild-views and verify-events only"},
     {"--threads", "CQRSD_THREADS", "16", OPT_UINT, OFF(threads), 0, 1, 1024,
      "worker threads that run requests, each with its own database connections"},
     {"--max-body", "CQRSD_MAX_BODY", "65536", OPT_SIZE, OFF(max_body), 0, 64, 64u << 20,
@@ -515,6 +515,8 @@ int config_parse(struct config *cfg, int argc, char **argv, config_getenv_fn get
             cfg->mode = MODE_VERIFY;
         else if (strcmp(a, "rebuild-views") == 0)
             cfg->mode = MODE_REBUILD;
+        else if (strcmp(a, "verify-events") == 0)
+            cfg->mode = MODE_VERIFY_EVENTS;
         else {
             snprintf(err, errlen, "unknown command '%s' (see --help)", a);
             return -1;
@@ -547,6 +549,8 @@ void config_usage(void)
            "       cqrsd migrate [options]    create or upgrade the database, idempotently\n"
            "       cqrsd verify-views         compare the read model with the write model\n"
            "       cqrsd rebuild-views        recompute the read model from the write model\n"
+           "       cqrsd verify-events        replay the event store and compare with the write "
+           "model\n"
            "       cqrsd --help | --version\n\n"
            "options (a flag wins over its environment variable):\n");
     for (size_t i = 0; i < N_OPTIONS; i++)

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
+#include "replay.h"
 #include "replica.h"
 #include "route.h"
 #include "stream.h"
@@ -236,11 +237,14 @@ int main(int argc, char **argv)
         return rc;
     }
     case MODE_VERIFY:
-    case MODE_REBUILD: {
+    case MODE_REBUILD:
+    case MODE_VERIFY_EVENTS: {
         int rc;
         if (db_global_init(&cfg))
             return 2;
-        rc = cfg.mode == MODE_VERIFY ? views_verify(&cfg) : views_rebuild(&cfg);
+        rc = cfg.mode == MODE_VERIFY          ? views_verify(&cfg)
+             : cfg.mode == MODE_VERIFY_EVENTS ? replay_verify(&cfg)
+                                              : views_rebuild(&cfg);
         db_global_end();
         return rc;
     }
