@@ -60,12 +60,12 @@ deps:
 	sh scripts/deps.sh
 
 # every SQL text of the daemon and its tools, from the compiled code (tests/sqlcheck/dump_sql.c)
-DUMP_SRC := tests/sqlcheck/dump_sql.c src/admin.c src/views.c src/drift.c src/catalog.c src/sqlscript.c \
+DUMP_SRC := tests/sqlcheck/dump_sql.c src/admin.c src/views.c src/drift.c src/replay.c src/catalog.c src/sqlscript.c \
             src/sbuf.c src/periodic.c src/metrics.c src/log.c src/timefmt.c src/request.c
 build/dump_sql: $(DUMP_SRC) $(GEN) $(HDRS)
 	@mkdir -p build
 	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $(DUMP_SRC) build/gen/sql_files.c \
-	    build/gen/sql_recompute.c -lpthread
+	    build/gen/sql_recompute.c -ljansson -lpthread
 
 build/daemon_sql.sql: build/dump_sql
 	./build/dump_sql $@

@@ -28,6 +28,7 @@
 #include "sbuf.h"
 #include "sqlscript.h"
 #include "drift.h"
+#include "replay.h"
 #include "views.h"
 
 static FILE *g_out;
@@ -330,6 +331,8 @@ int main(int argc, char **argv)
     views_verify(&cfg);
     g_phase = "views.c rebuild-views";
     views_rebuild(&cfg);
+    g_phase = "replay.c verify-events";
+    replay_verify(&cfg);
     g_phase = "views.c drift check";
     g_quiet = true;
     drift_round(&cfg);
