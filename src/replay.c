@@ -260,8 +260,10 @@ static bool fold(struct replay *rp, struct state *s, const char *type, json_t *d
         if (!json_is_string(v = json_object_get(data, "category")))
             return s->bad = "ProductCreated without category", false;
         set_str(&s->category, v);
-        if (!get_int(data, "price_cents", &s->price) || !get_int(data, "stock", &s->stock))
-            return s->bad = "ProductCreated without price_cents or stock", false;
+        if (!get_int(data, "price_cents", &s->price))
+            return s->bad = "ProductCreated without price_cents", false;
+        if (!get_int(data, "stock", &s->stock))
+            return s->bad = "ProductCreated without stock", false;
     } else if (!strcmp(type, "ProductUpdated")) {
         if ((v = json_object_get(data, "name")))
             set_str(&s->name, v);
@@ -372,8 +374,10 @@ static int order_lines(struct replay *rp, struct db_admin_rows *lr, const char *
 static void compare(struct replay *rp, struct state *s, const char *const *t,
                     struct db_admin_rows *lr, const char *const **lrow)
 {
-    if (s->bad) {
-        diff(rp, s, "events", s->bad, "(not compared)");
+    if (s->bad) { /* what it needs is not in its events: nothing to compare with */
+        rp->diffs++;
+        printf("verify-events: %s %" PRId64 ": events: %s (the aggregate is not compared)\n",
+               s->kind, s->id, s->bad);
         return;
     }
     if (s->version_gap)
