@@ -117,7 +117,8 @@ check first-transaction-open held "$(cat "$W/hold.out")"
 sql "BEGIN; $(restock_sql "$P2" $((S + 2))) COMMIT;"
 check hole-made "$((S + 2))" "$(sql "SELECT GROUP_CONCAT(position) FROM events WHERE position > $S")"
 # a stream without `after` starts at the head: S, not past S+1 while it is missing
-curl -s -N --max-time 20 "$BASE/queries/events/stream" >"$W/a_new" &
+# (not holding the fifo open: the held session, and the wait for it below, would last until curl ends)
+curl -s -N --max-time 20 "$BASE/queries/events/stream" >"$W/a_new" 8>&- &
 bg_pids="$bg_pids $!"
 sleep 1.5
 check page-during-hole "200 [] $S" "$(get "/queries/events?after=$S&limit=10") $(jq -c .items "$B") $(jqb .next_after)"
