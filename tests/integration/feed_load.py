@@ -11,10 +11,10 @@
       CLIENTS threads read: a product, a customer, a category list (best
       sellers), an order (ids up to the newest seen), the customer's orders.
       OUT gets "sent N ok N notfound N failed N rate R".
-  feed_load.py stream URL AFTER STOPFILE OUT
+  feed_load.py stream URL AFTER STOPFILE OUT [FILTER]
       An SSE client of /queries/events/stream?after=AFTER: writes each id to
       OUT.ids and, at the end, a summary to OUT (see `summary`).
-  feed_load.py page URL AFTER LIMIT STOPFILE OUT
+  feed_load.py page URL AFTER LIMIT STOPFILE OUT [FILTER]
       Pages /queries/events?after=…&limit=LIMIT as fast as it can; the same
       files as `stream`.
 
@@ -22,6 +22,17 @@ Readers stop once STOPFILE holds a position and they have reached it, or 60 s
 after it appeared (what they have then is judged). Each checks, as it reads,
 that every position is the one after the last: the summary counts events,
 holes (positions skipped past), repeats and reversals.
+
+FILTER (API.md "Event feed filters") is added to the URL as it is, e.g.
+"aggregate_type=product&aggregate_id=3" or "type=OrderPlaced,OrderPaid".
+A filtered reader sees only some positions: it counts repeats and reversals
+but no holes (the caller compares OUT.ids with the matching subsequence of
+the whole store). A filtered pager has reached STOPFILE's position when its
+next_after has; a filtered stream, when it got an event at or past it (give
+it the last matching position). The pager's summary ends with "odd_next N":
+pages whose next_after went back, fell short of the last item, or was not
+the last item of a full page (or, unfiltered, of any non-empty page, and
+the given after on an empty one).
 Only the standard library: Debian's python3.
 """
 import http.client
@@ -44,16 +55,18 @@ def conn_of(url):
 class Check:
     """Positions as they arrive: after the first, each must be last + 1."""
 
-    def __init__(self, after, out):
+    def __init__(self, after, out, filtered=False):
         self.last = after
+        self.filtered = filtered
         self.events = self.holes = self.repeats = self.missing = 0
         self.first_hole = None
+        self.odd_next = None  # pagers count odd next_after values here
         self.ids = open(out + ".ids", "w")
 
     def see(self, pos):
         self.events += 1
         self.ids.write("%d\n" % pos)
-        if pos == self.last + 1:
+        if pos == self.last + 1 or (self.filtered and pos > self.last):
             self.last = pos
         elif pos <= self.last:
             self.repeats += 1
@@ -67,9 +80,10 @@ class Check:
     def summary(self, out):
         self.ids.close()
         with open(out, "w") as f:
-            f.write("events %d last %d holes %d missing %d repeats %d first_hole %s\n" % (
+            f.write("events %d last %d holes %d missing %d repeats %d first_hole %s%s\n" % (
                 self.events, self.last, self.holes, self.missing, self.repeats,
-                self.first_hole if self.first_hole is not None else "-"))
+                self.first_hole if self.first_hole is not None else "-",
+                " odd_next %d" % self.odd_next if self.odd_next is not None else ""))
 
 
 def target(stopfile, since):
@@ -86,15 +100,16 @@ def target(stopfile, since):
     return int(text), time.monotonic() - since[0] > 60
 
 
-def stream(url, after, stopfile, out):
+def stream(url, after, stopfile, out, filt=""):
     """An HTTP/1.0 request on a plain socket: the body is the raw SSE bytes
     until the server closes, so select() tells when there is more."""
-    chk = Check(after, out)
+    chk = Check(after, out, bool(filt))
     hostport = url.split("://", 1)[1].split("/", 1)[0]
     host, port = hostport.rsplit(":", 1)
     sock = socket.create_connection((host, int(port)), timeout=30)
-    sock.sendall(b"GET /queries/events/stream?after=%d HTTP/1.0\r\n"
-                 b"Host: %s\r\nAccept: text/event-stream\r\n\r\n" % (after, hostport.encode()))
+    sock.sendall(b"GET /queries/events/stream?after=%d%s HTTP/1.0\r\n"
+                 b"Host: %s\r\nAccept: text/event-stream\r\n\r\n" % (
+                     after, ("&" + filt if filt else "").encode(), hostport.encode()))
     since = [None]
     buf = b""
     headers_done = False
@@ -125,25 +140,33 @@ def stream(url, after, stopfile, out):
     chk.summary(out)
 
 
-def page(url, after, limit, stopfile, out):
-    chk = Check(after, out)
+def page(url, after, limit, stopfile, out, filt=""):
+    chk = Check(after, out, bool(filt))
+    chk.odd_next = 0
     c = conn_of(url)
     since = [None]
     pages = 0
     while True:
         want, late = target(stopfile, since)
-        if want is not None and (chk.last >= want or late):
+        if want is not None and ((after if filt else chk.last) >= want or late):
             break
-        c.request("GET", "/queries/events?after=%d&limit=%d" % (after, limit))
+        c.request("GET", "/queries/events?after=%d&limit=%d%s" % (
+            after, limit, "&" + filt if filt else ""))
         resp = c.getresponse()
         body = resp.read()
         if resp.status != 200:
             time.sleep(0.01)
             continue
         doc = json.loads(body)
-        for item in doc["items"]:
+        items = doc["items"]
+        for item in items:
             chk.see(item["position"])
-        after = doc["next_after"]
+        nxt = doc["next_after"]
+        if (nxt < after or (items and nxt < items[-1]["position"]) or
+                (len(items) == limit and nxt != items[-1]["position"]) or
+                (not filt and nxt != (items[-1]["position"] if items else after))):
+            chk.odd_next += 1
+        after = nxt
         pages += 1
         if not doc["items"]:
             time.sleep(float(os.environ.get("PAGE_IDLE_S", "0.002")))
@@ -251,10 +274,10 @@ def main(argv):
         write(argv[2], float(argv[3]), int(argv[4]), argv[5], argv[6], argv[7])
     elif len(argv) >= 2 and argv[1] == "read" and len(argv) == 9:
         read(argv[2], float(argv[3]), int(argv[4]), argv[5], argv[6], argv[7], argv[8])
-    elif len(argv) >= 2 and argv[1] == "stream" and len(argv) == 6:
-        stream(argv[2], int(argv[3]), argv[4], argv[5])
-    elif len(argv) >= 2 and argv[1] == "page" and len(argv) == 7:
-        page(argv[2], int(argv[3]), int(argv[4]), argv[5], argv[6])
+    elif len(argv) >= 2 and argv[1] == "stream" and len(argv) in (6, 7):
+        stream(argv[2], int(argv[3]), argv[4], argv[5], (argv[6:] + [""])[0])
+    elif len(argv) >= 2 and argv[1] == "page" and len(argv) in (7, 8):
+        page(argv[2], int(argv[3]), int(argv[4]), argv[5], argv[6], (argv[7:] + [""])[0])
     else:
         sys.exit(__doc__)
 
