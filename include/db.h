@@ -65,6 +65,11 @@ uint64_t db_affected(struct db *db, enum q q);
 uint64_t db_delete_drain(struct db *db, enum q q, const struct db_param *p, size_t np,
                          uint64_t limit);
 uint64_t db_insert_id(struct db *db, enum q q);
+/*
+ * db_run for a query: once more after a stale connection, and on a replica
+ * that went away, on the primary (the replica leaves the pool, replica.h).
+ */
+int db_run_read(struct db *db, enum q q, const struct db_param *p, size_t np);
 
 /* Run q and read its one row's first column as an integer: DB_NOTFOUND if none. */
 int db_one_i64(struct db *db, enum q q, int64_t *out, const struct db_param *p, size_t np);

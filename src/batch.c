@@ -75,19 +75,25 @@ static int take(struct batch_entry **batch, enum doc_kind *kind, int *target)
         struct batch_entry **pp = &g.head[k];
         if (!g.head[k])
             continue;
+        bool skipped = false;
         *target = g.head[k]->target;
         while (*pp && n < BATCH_MAX) {
             struct batch_entry *e = *pp;
             if (e->target != *target) {
                 pp = &e->next;
+                skipped = true;
                 continue;
             }
             *pp = e->next;
             batch[n++] = e;
         }
-        while (*pp) /* the tail: the last entry left behind */
-            pp = &(*pp)->next;
-        g.tail[k] = pp;
+        if (!g.head[k]) {
+            g.tail[k] = &g.head[k];
+        } else if (skipped) { /* reads elsewhere stayed behind: find the tail again (rare) */
+            while (*pp)
+                pp = &(*pp)->next;
+            g.tail[k] = pp;
+        }
         g.next_kind = k + 1;
         *kind = (enum doc_kind)k;
         break;

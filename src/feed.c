@@ -5,8 +5,6 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "replica.h"
-
 #define HEAD_WINDOW 64 /* the top positions looked at for commits still becoming visible */
 
 static _Atomic uint64_t n_holes;
@@ -16,24 +14,6 @@ static void sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
     nanosleep(&ts, NULL);
-}
-
-/*
- * A read statement, once more after a stale connection; on a replica that
- * went away, on the primary (the replica leaves the pool).
- */
-static int run_read(struct db *db, enum q q, const struct db_param *p, size_t np)
-{
-    int rc = db_run(db, q, p, np);
-
-    if (rc == DB_GONE || rc == DB_RETRY)
-        rc = db_run(db, q, p, np);
-    if (rc == DB_GONE && db_read_target(db) >= 0) {
-        replica_failed(db_read_target(db));
-        db_read_on(db, REPLICA_PRIMARY);
-        rc = db_run(db, q, p, np);
-    }
-    return rc;
 }
 
 /*
@@ -50,7 +30,7 @@ static int read_run(struct db *db, int64_t after, int64_t limit, feed_row_fn fn,
     if (after == INT64_MAX) /* no position comes after it */
         return 0;
     want = after + 1;
-    if ((rc = run_read(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)))))
+    if ((rc = db_run_read(db, Q_EVENTS_PAGE, DB_ARGS(DB_I64(after), DB_I64(limit)))))
         return rc;
     while ((rc = db_next(db, Q_EVENTS_PAGE)) == 1) {
         int64_t pos = db_i64(db, Q_EVENTS_PAGE, EV_POSITION);
@@ -90,7 +70,7 @@ int feed_head(struct db *db, int64_t *head)
     int rc, n = 0;
 
     /* positions come highest first: any gap among the top ones is a commit in flight */
-    if ((rc = run_read(db, Q_EVENTS_TOP, DB_ARGS(DB_I64(HEAD_WINDOW)))))
+    if ((rc = db_run_read(db, Q_EVENTS_TOP, DB_ARGS(DB_I64(HEAD_WINDOW)))))
         return rc;
     while ((rc = db_next(db, Q_EVENTS_TOP)) == 1) {
         int64_t pos = db_i64(db, Q_EVENTS_TOP, COL_FIRST);

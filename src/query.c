@@ -10,7 +10,6 @@
 #include "cursor.h"
 #include "handlers.h"
 #include "problem.h"
-#include "replica.h"
 
 /*=== Shared helpers ===*/
 
@@ -74,17 +73,7 @@ struct db *query_db(struct reply *r)
 
 int query_run(struct db *db, enum q q, const struct db_param *p, size_t np)
 {
-    int rc = db_run(db, q, p, np);
-
-    if (rc == DB_GONE || rc == DB_RETRY) /* a stale connection: one more try */
-        rc = db_run(db, q, p, np);
-    if (rc == DB_GONE && catalog[q].side == DB_READ && db_read_target(db) >= 0) {
-        /* the replica is gone: it leaves the pool, and the primary answers */
-        replica_failed(db_read_target(db));
-        db_read_on(db, REPLICA_PRIMARY);
-        rc = db_run(db, q, p, np);
-    }
-    return rc;
+    return db_run_read(db, q, p, np);
 }
 
 void query_db_problem(struct reply *r, int rc)
